@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh machine of this kind (as root): Debian packages, .venv, torch (CPU
+# wheel on disk), the project with its test extras. Quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PKGS=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont librsvg2-bin ffmpeg)
+missing=()
+for p in "${DEB_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+# The CPU wheel lies on this machine's disk; pinning it here keeps pip from choosing a CUDA build.
+.venv/bin/python -c "import torch" 2>/dev/null || "${PIP[@]}" install torch==2.13.0
+
+stamp=.venv/.scorebridge-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  "${PIP[@]}" install -e ".[test]"
+  touch "$stamp"
+fi

@@ -1,0 +1,3 @@
+from scorebridge.cli import main
+
+raise SystemExit(main())

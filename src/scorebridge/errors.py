@@ -1,0 +1,26 @@
+"""User-facing errors. The CLI prints them as one line and exits with status 2."""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class ScorebridgeError(Exception):
+    """An error caused by the user's input or environment, not by a bug in scorebridge."""
+
+
+class InputError(ScorebridgeError):
+    """A problem with one input file; the message names the file and the problem."""
+
+    def __init__(self, path: str | PathLike[str] | None, problem: str):
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+class MissingToolError(ScorebridgeError):
+    """An optional external program or package is not installed."""
+
+    def __init__(self, tool: str, how_to_install: str):
+        self.tool = tool
+        super().__init__(f"{tool} is not installed ({how_to_install})")
