@@ -1,0 +1,138 @@
+"""The `scorebridge` command line: parses arguments and calls library functions, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scorebridge import __version__
+from scorebridge.errors import ScorebridgeError
+
+log = logging.getLogger("scorebridge")
+
+RENDER_TARGETS = ("systems", "pages", "midi", "audio", "lmx")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scorebridge",
+        description="Translate music between score images, notation (MusicXML/LMX), MIDI and audio.",
+    )
+    parser.add_argument("--version", action="version", version=f"scorebridge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "lmx",
+        help="print the LMX (linearized MusicXML) of a score, or turn LMX back into MusicXML",
+        description="Print the LMX of a score's piano part (or --part N). With --to-musicxml, read an .lmx "
+        "file and write MusicXML.",
+    )
+    p.add_argument("input", metavar="SCORE", help="MusicXML/MXL/kern/ABC/MEI score, or an .lmx file with --to-musicxml")
+    p.add_argument("--part", type=int, default=None, help="1-based part index (default: the piano part)")
+    p.add_argument("--to-musicxml", action="store_true", help="INPUT is LMX; write MusicXML to -o")
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "render",
+        help="engrave a score to system images or pages, or render it to MIDI, audio or LMX",
+        description="Deterministic, non-learned renderings of a score: system crops (PNG + systems.json), "
+        "page images, MIDI (Verovio's, aligned with the engraving), audio (FluidSynth) or LMX.",
+    )
+    p.add_argument("input", metavar="SCORE", help="MusicXML/MXL/kern/ABC/MEI score (or a MIDI file for --to audio)")
+    p.add_argument("--to", required=True, choices=RENDER_TARGETS, help="what to render")
+    p.add_argument("-o", "--output", required=True, help="output folder (systems, pages) or file (midi, audio, lmx)")
+    p.add_argument("--soundfont", default="fluidr3", help="fluidr3, timgm6mb or a .sf2 path (audio)")
+    p.add_argument("--sample-rate", type=int, default=44_100, help="audio sample rate in Hz (audio)")
+    p.add_argument("--font", default="Leipzig", help="music font: Leipzig, Bravura, Gootville, Leland, Petaluma")
+    p.add_argument("--page-width", type=int, default=None, help="Verovio page width (tenths of mm)")
+    p.add_argument("--staff-height", type=int, default=18, help="normalized staff height in px (systems)")
+    p.add_argument("--raw", action="store_true", help="systems: keep crops at engraving size, not normalized")
+    p.add_argument("--part", type=int, default=None, help="1-based part index for --to lmx")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "demo",
+        help="render the bundled example score to every modality and print what was written where",
+        description="Engrave the bundled example (or SCORE) to system images, LMX, MIDI and audio.",
+    )
+    p.add_argument("input", metavar="SCORE", nargs="?", default=None, help="score to use instead of the bundled one")
+    p.add_argument("-o", "--output", default="demo-output", help="output folder (default: demo-output)")
+    _add_common(p)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here so that `--help` stays fast and argument errors need no heavy imports.
+    from scorebridge import convert
+
+    progress = not args.quiet
+    if args.command == "lmx":
+        if args.to_musicxml:
+            if not args.output:
+                raise ScorebridgeError("lmx --to-musicxml needs -o OUT.musicxml")
+            convert.lmx_file_to_musicxml(args.input, args.output)
+            log.info("wrote %s", args.output)
+            return 0
+        text = convert.score_lmx_text(args.input, part=args.part)
+        if args.output:
+            convert.write_text_output(args.output, text + "\n")
+        else:
+            sys.stdout.write(text + "\n")
+        return 0
+    if args.command == "render":
+        opts = convert.RenderRequest(
+            soundfont=args.soundfont,
+            sample_rate=args.sample_rate,
+            font=args.font,
+            page_width=args.page_width,
+            staff_height=args.staff_height,
+            normalize=not args.raw,
+            part=args.part,
+            progress=progress,
+        )
+        written = convert.render(args.input, args.to, args.output, opts)
+        convert.print_written(written, sys.stdout)
+        return 0
+    if args.command == "demo":
+        written = convert.run_demo(args.output, score=args.input, progress=progress)
+        convert.print_written(written, sys.stdout)
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _run(args)
+    except ScorebridgeError as exc:
+        if args.debug:
+            raise
+        print(f"scorebridge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("scorebridge: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: still one line unless --debug
+        if args.debug:
+            raise
+        print(f"scorebridge: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
