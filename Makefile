@@ -20,7 +20,7 @@ lint: setup
 	.venv/bin/ruff check src tests bench
 
 bench: setup
-	$(PY) bench/bench_foundation.py
+	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done
 
 clean:
 	rm -rf $(DEMO_OUT) build dist src/*.egg-info
