@@ -1,0 +1,38 @@
+"""Engraving (Verovio, MuseScore 3), SVG -> PNG, system crops, normalization and synthesis (FluidSynth)."""
+
+from scorebridge.render.engrave import (
+    FONTS,
+    EngravedScore,
+    EngraveOptions,
+    MeasureInfo,
+    MeasurePlay,
+    StaffInfo,
+    TimemapEvent,
+    engrave,
+    write_midi_bytes,
+)
+from scorebridge.render.musescore import musescore_render
+from scorebridge.render.normalize import (
+    normalize_system,
+    resize_to_staff_height,
+    to_grayscale,
+    whiten_background,
+)
+from scorebridge.render.raster import svg_to_array, svg_to_png
+from scorebridge.render.synth import (
+    SOUNDFONTS,
+    SynthOptions,
+    resolve_soundfont,
+    synthesize,
+    synthesize_bytes,
+    synthesize_to_wav,
+)
+from scorebridge.render.systems import PixelBox, SystemCrop, SystemImage, crop_systems, system_crops
+
+__all__ = [
+    "FONTS", "SOUNDFONTS", "EngraveOptions", "EngravedScore", "MeasureInfo", "MeasurePlay", "PixelBox",
+    "StaffInfo", "SynthOptions", "SystemCrop", "SystemImage", "TimemapEvent", "crop_systems", "engrave",
+    "musescore_render", "normalize_system", "resize_to_staff_height", "resolve_soundfont", "svg_to_array",
+    "svg_to_png", "synthesize", "synthesize_bytes", "synthesize_to_wav", "system_crops", "to_grayscale",
+    "whiten_background", "write_midi_bytes",
+]

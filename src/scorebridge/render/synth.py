@@ -1,0 +1,136 @@
+"""MIDI -> audio with the FluidSynth command line (Debian ``fluidsynth``); symusic's synthesizer is broken.
+
+Rendering is deterministic: fluidsynth writes 32-bit float WAV (no dither noise), and its chorus and
+reverb are plain DSP without random state, so the same MIDI gives identical samples run after run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mido
+import numpy as np
+import soundfile as sf
+
+from scorebridge.constants import AUDIO_SAMPLE_RATE
+from scorebridge.errors import InputError, MissingToolError, ScorebridgeError
+from scorebridge.fileio import atomic_path
+
+log = logging.getLogger(__name__)
+
+SOUNDFONT_DIR = Path("/usr/share/sounds/sf2")
+SOUNDFONTS = {  # preset name -> (file, Debian package that ships it)
+    "fluidr3": (SOUNDFONT_DIR / "FluidR3_GM.sf2", "fluid-soundfont-gm"),
+    "timgm6mb": (SOUNDFONT_DIR / "TimGM6mb.sf2", "timgm6mb-soundfont"),
+}
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    mono: bool = True  # average the two channels fluidsynth renders
+    gain: float = 0.2  # fluidsynth's default master gain
+    reverb: bool = True
+    chorus: bool = True
+    timeout_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.gain <= 10.0:
+            raise ValueError(f"gain must be in (0, 10], not {self.gain}")
+
+
+def resolve_soundfont(soundfont: str | os.PathLike[str]) -> Path:
+    """A preset name ('fluidr3', 'timgm6mb') or a path to an .sf2/.sf3 file -> an existing file."""
+    key = str(soundfont).lower()
+    if key in SOUNDFONTS:
+        path, package = SOUNDFONTS[key]
+        if not path.is_file():
+            raise InputError(path, f"soundfont {key!r} is not installed (Debian: apt-get install {package})")
+        return path
+    path = Path(soundfont)
+    if path.suffix.lower() not in (".sf2", ".sf3"):
+        raise InputError(path, f"unknown soundfont (use {', '.join(SOUNDFONTS)} or a path to an .sf2 file)")
+    if not path.is_file():
+        raise InputError(path, "soundfont file not found")
+    return path
+
+
+def check_midi(midi_path: str | os.PathLike[str]) -> None:
+    """Raise InputError unless the file is a readable MIDI file with at least one sounding note."""
+    try:
+        midi = mido.MidiFile(midi_path)
+    except FileNotFoundError as exc:
+        raise InputError(midi_path, "no such file") from exc
+    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
+        raise InputError(midi_path, f"not a MIDI file ({exc})") from exc
+    if not any(msg.type == "note_on" and msg.velocity > 0 for track in midi.tracks for msg in track):
+        raise InputError(midi_path, "MIDI file has no notes")
+
+
+def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[str] = "fluidr3",
+               sample_rate: int = AUDIO_SAMPLE_RATE, options: SynthOptions = SynthOptions()) -> np.ndarray:
+    """Render a MIDI file; returns float32 samples, shape (N,) if mono else (N, 2)."""
+    with tempfile.TemporaryDirectory(prefix="scorebridge-synth-") as tmp:
+        wav = Path(tmp) / "out.wav"
+        _render(midi_path, wav, soundfont, sample_rate, options)
+        audio, _ = sf.read(wav, dtype="float32", always_2d=True)
+    return _channels(audio, options.mono)
+
+
+def synthesize_bytes(midi: bytes, soundfont: str | os.PathLike[str] = "fluidr3",
+                     sample_rate: int = AUDIO_SAMPLE_RATE,
+                     options: SynthOptions = SynthOptions()) -> np.ndarray:
+    """As ``synthesize`` for MIDI held in memory (e.g. ``EngravedScore.midi``)."""
+    with tempfile.TemporaryDirectory(prefix="scorebridge-synth-") as tmp:
+        path = Path(tmp) / "in.mid"
+        path.write_bytes(midi)
+        return synthesize(path, soundfont, sample_rate, options)
+
+
+def synthesize_to_wav(midi_path: str | os.PathLike[str], wav_path: str | os.PathLike[str],
+                      soundfont: str | os.PathLike[str] = "fluidr3", sample_rate: int = AUDIO_SAMPLE_RATE,
+                      options: SynthOptions = SynthOptions(), subtype: str = "PCM_16") -> Path:
+    """Render a MIDI file to a WAV (16-bit PCM by default, 'FLOAT' for exact samples), atomically."""
+    audio = synthesize(midi_path, soundfont, sample_rate, options)
+    with atomic_path(wav_path) as tmp:
+        sf.write(tmp, audio, sample_rate, subtype=subtype, format="WAV")
+    return Path(wav_path)
+
+
+def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.PathLike[str],
+            sample_rate: int, options: SynthOptions) -> None:
+    if not 8_000 <= sample_rate <= 96_000:  # fluidsynth's accepted range
+        raise ValueError(f"sample_rate must be in 8000..96000, not {sample_rate}")
+    sf2 = resolve_soundfont(soundfont)
+    check_midi(midi_path)
+    exe = shutil.which("fluidsynth")
+    if exe is None:
+        raise MissingToolError("fluidsynth", "Debian: apt-get install fluidsynth")
+    cmd = [
+        exe, "-n", "-i", "-q",
+        "-R", "1" if options.reverb else "0", "-C", "1" if options.chorus else "0",
+        "-g", f"{options.gain:g}", "-r", str(sample_rate),
+        "-o", "audio.file.type=wav", "-o", "audio.file.format=float",  # float: no dither, exact repeats
+        "-F", str(wav), str(sf2), str(midi_path),
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=options.timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ScorebridgeError(f"fluidsynth took longer than {options.timeout_s:g} s on {midi_path}") from exc
+    if proc.returncode != 0 or not wav.is_file():
+        stderr = proc.stderr.decode(errors="replace")[:300]
+        raise ScorebridgeError(f"fluidsynth failed on {midi_path}: {stderr}")
+    log.debug("synthesized %s with %s", midi_path, sf2.name)
+
+
+def _channels(audio: np.ndarray, mono: bool) -> np.ndarray:
+    if mono:
+        return np.ascontiguousarray(audio.mean(axis=1, dtype=np.float32))
+    if audio.shape[1] == 1:
+        return np.repeat(audio, 2, axis=1)
+    return np.ascontiguousarray(audio)
