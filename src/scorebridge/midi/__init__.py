@@ -1,0 +1,33 @@
+"""MIDI: note lists, MIDI file I/O, the MT3-style event tokenizer, and MIDI → MusicXML.
+
+Times: ``Note`` holds integer milliseconds; the tokenizer works in 10 ms ticks (see ``notes.py``).
+"""
+
+from scorebridge.midi.io import read_midi, write_midi
+from scorebridge.midi.notation import midi_to_musicxml
+from scorebridge.midi.notes import Note, PedalSpan, apply_sustain_pedal, pedal_spans, resolve_overlaps
+from scorebridge.midi.quantize import TickNote, quantize_notes
+from scorebridge.midi.tokenizer import MidiTokenizer
+from scorebridge.midi.vocab import MidiEventConfig, MidiVocab
+from scorebridge.midi.windows import DecodedWindow, NoteSegment, Window, plan_windows, stitch_segments
+
+__all__ = [
+    "DecodedWindow",
+    "MidiEventConfig",
+    "MidiTokenizer",
+    "MidiVocab",
+    "Note",
+    "NoteSegment",
+    "PedalSpan",
+    "TickNote",
+    "Window",
+    "apply_sustain_pedal",
+    "midi_to_musicxml",
+    "pedal_spans",
+    "plan_windows",
+    "quantize_notes",
+    "read_midi",
+    "resolve_overlaps",
+    "stitch_segments",
+    "write_midi",
+]
