@@ -35,7 +35,11 @@ verovio.enableLog(verovio.LOG_OFF)  # Verovio writes to stdout/stderr otherwise;
 
 @dataclass(frozen=True)
 class EngraveOptions:
-    """Page geometry and look. Units are Verovio's (tenths of mm for the page; scale in percent)."""
+    """Page geometry and look. Units are Verovio's (tenths of mm for the page; scale in percent).
+
+    ``scale`` only sets the output resolution (pixels per unit); the layout (systems, pages) depends
+    on the page size, ``unit`` (music size) and the spacing options.
+    """
 
     page_width: int = 2100
     page_height: int = 2970
@@ -44,6 +48,7 @@ class EngraveOptions:
     spacing_staff: int = 12
     spacing_linear: float = 0.25
     spacing_non_linear: float = 0.6
+    unit: float = 9.0  # staff-space size relative to the page (Verovio "unit", 4.5..12): music size
     font: str = "Leipzig"
     breaks: str = "auto"
     header: str = "none"  # "none" | "auto": title/composer block on page 1
@@ -60,6 +65,8 @@ class EngraveOptions:
             raise ValueError("spacing_system and spacing_staff must be in 0..48")
         if not (0.0 <= self.spacing_linear <= 1.0 and 0.0 <= self.spacing_non_linear <= 1.0):
             raise ValueError("spacing_linear and spacing_non_linear must be in 0..1")
+        if not 4.5 <= self.unit <= 12.0:
+            raise ValueError(f"unit must be in 4.5..12, not {self.unit}")
         if self.breaks not in ("none", "auto", "line", "smart", "encoded"):
             raise ValueError(f"unknown breaks mode {self.breaks!r}")
         if self.header not in ("none", "auto", "encoded") or self.footer not in ("none", "auto", "encoded"):
@@ -77,6 +84,7 @@ class EngraveOptions:
             spacing_staff=int(rng.integers(6, 19)),
             spacing_linear=float(np.round(rng.uniform(0.15, 0.35), 3)),
             spacing_non_linear=float(np.round(rng.uniform(0.45, 0.75), 3)),
+            unit=float(np.round(rng.uniform(7.0, 10.5), 2)),
             font=str(rng.choice(FONTS)),
         )
 
@@ -85,7 +93,8 @@ class EngraveOptions:
             "pageWidth": self.page_width, "pageHeight": self.page_height, "scale": self.scale,
             "spacingSystem": self.spacing_system, "spacingStaff": self.spacing_staff,
             "spacingLinear": self.spacing_linear, "spacingNonLinear": self.spacing_non_linear,
-            "font": self.font, "breaks": self.breaks, "header": self.header, "footer": self.footer,
+            "unit": self.unit, "font": self.font,
+            "breaks": self.breaks, "header": self.header, "footer": self.footer,
             # Layout extraction needs element boxes and the staff / measure numbers in the SVG itself.
             "svgBoundingBoxes": True, "svgAdditionalAttribute": ["measure@n", "staff@n"],
         }

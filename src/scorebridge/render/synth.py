@@ -7,6 +7,7 @@ reverb are plain DSP without random state, so the same MIDI gives identical samp
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from scorebridge.fileio import atomic_path
 
 log = logging.getLogger(__name__)
 
+SILENCE = 1e-4  # -80 dBFS: below this the release tail counts as silence
 SOUNDFONT_DIR = Path("/usr/share/sounds/sf2")
 SOUNDFONTS = {  # preset name -> (file, Debian package that ships it)
     "fluidr3": (SOUNDFONT_DIR / "FluidR3_GM.sf2", "fluid-soundfont-gm"),
@@ -37,6 +39,7 @@ class SynthOptions:
     gain: float = 0.2  # fluidsynth's default master gain
     reverb: bool = True
     chorus: bool = True
+    trim_tail: bool = True  # drop fluidsynth's trailing silence (it renders ~3 s past the last event)
     timeout_s: float = 600.0
 
     def __post_init__(self) -> None:
@@ -60,8 +63,11 @@ def resolve_soundfont(soundfont: str | os.PathLike[str]) -> Path:
     return path
 
 
-def check_midi(midi_path: str | os.PathLike[str]) -> None:
-    """Raise InputError unless the file is a readable MIDI file with at least one sounding note."""
+def check_midi(midi_path: str | os.PathLike[str]) -> float:
+    """Raise InputError unless the file is a readable MIDI file with at least one sounding note.
+
+    Returns the MIDI file's length in seconds.
+    """
     try:
         midi = mido.MidiFile(midi_path)
     except FileNotFoundError as exc:
@@ -70,6 +76,7 @@ def check_midi(midi_path: str | os.PathLike[str]) -> None:
         raise InputError(midi_path, f"not a MIDI file ({exc})") from exc
     if not any(msg.type == "note_on" and msg.velocity > 0 for track in midi.tracks for msg in track):
         raise InputError(midi_path, "MIDI file has no notes")
+    return float(midi.length)
 
 
 def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[str] = "fluidr3",
@@ -77,9 +84,19 @@ def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[s
     """Render a MIDI file; returns float32 samples, shape (N,) if mono else (N, 2)."""
     with tempfile.TemporaryDirectory(prefix="scorebridge-synth-") as tmp:
         wav = Path(tmp) / "out.wav"
-        _render(midi_path, wav, soundfont, sample_rate, options)
+        midi_seconds = _render(midi_path, wav, soundfont, sample_rate, options)
         audio, _ = sf.read(wav, dtype="float32", always_2d=True)
+    if options.trim_tail:
+        audio = trim_tail(audio, min_samples=math.ceil(midi_seconds * sample_rate))
     return _channels(audio, options.mono)
+
+
+def trim_tail(audio: np.ndarray, min_samples: int, threshold: float = SILENCE) -> np.ndarray:
+    """Cut trailing samples quieter than ``threshold``, keeping at least ``min_samples`` (the MIDI length)."""
+    level = np.abs(audio) if audio.ndim == 1 else np.abs(audio).max(axis=1)
+    loud = np.flatnonzero(level > threshold)
+    end = max(min_samples, int(loud[-1]) + 1 if loud.size else 0)
+    return audio[: min(end, len(audio))]
 
 
 def synthesize_bytes(midi: bytes, soundfont: str | os.PathLike[str] = "fluidr3",
@@ -103,11 +120,11 @@ def synthesize_to_wav(midi_path: str | os.PathLike[str], wav_path: str | os.Path
 
 
 def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.PathLike[str],
-            sample_rate: int, options: SynthOptions) -> None:
+            sample_rate: int, options: SynthOptions) -> float:
     if not 8_000 <= sample_rate <= 96_000:  # fluidsynth's accepted range
         raise ValueError(f"sample_rate must be in 8000..96000, not {sample_rate}")
     sf2 = resolve_soundfont(soundfont)
-    check_midi(midi_path)
+    midi_seconds = check_midi(midi_path)
     exe = shutil.which("fluidsynth")
     if exe is None:
         raise MissingToolError("fluidsynth", "Debian: apt-get install fluidsynth")
@@ -126,6 +143,7 @@ def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.Pa
         stderr = proc.stderr.decode(errors="replace")[:300]
         raise ScorebridgeError(f"fluidsynth failed on {midi_path}: {stderr}")
     log.debug("synthesized %s with %s", midi_path, sf2.name)
+    return midi_seconds
 
 
 def _channels(audio: np.ndarray, mono: bool) -> np.ndarray:
