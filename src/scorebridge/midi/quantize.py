@@ -55,14 +55,14 @@ def end_at_restrike(notes: Sequence[TickNote]) -> list[TickNote]:
     for n in notes:
         (out if n.is_drum else by_key[n.key]).append(n)
     for group in by_key.values():
-        group.sort()
+        group.sort(key=lambda n: n.onset)  # stable: same-tick onsets keep their order in milliseconds
         for a, b in zip(group, group[1:], strict=False):
             out.append(replace(a, offset=b.onset) if a.offset > b.onset else a)
         out.append(group[-1])
-    out.sort()
+    out.sort(key=lambda n: n.onset)
     return out
 
 
 def quantize_notes(notes: Sequence[Note]) -> list[TickNote]:
     """The tokenizer's view of a note list: on the 10 ms grid, one note per key at a time, sorted."""
-    return end_at_restrike([quantize_note(n) for n in notes])
+    return end_at_restrike([quantize_note(n) for n in sorted(notes)])

@@ -103,7 +103,7 @@ class MidiTokenizer:
             events.append((n.onset, _ON, n.is_drum, n.program, n.pitch, v.velocity_to_bin(n.velocity)))
             if not n.is_drum and n.onset < n.offset <= t1:
                 events.append((n.offset, _OFF, False, n.program, n.pitch, 0))
-        events.sort()
+        events.sort(key=lambda e: e[:5])  # stable: two onsets of one key on one tick keep their order
 
         time, velocity = t0, None
         for t, _kind, is_drum, prog, pitch, vbin in events:
