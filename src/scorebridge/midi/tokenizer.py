@@ -183,6 +183,8 @@ class _WindowDecoder:
         log.debug("window at tick %d: %s", self.t0, text)
 
     def run(self, tokens: Sequence[int]) -> DecodedWindow:
+        handlers = {kind: getattr(self, f"_on_{kind.value}")
+                    for kind in EventType if kind is not EventType.SPECIAL}
         for i, token in enumerate(tokens):
             ev = self.vocab.event(token)
             if ev.type is EventType.SPECIAL:
@@ -194,7 +196,7 @@ class _WindowDecoder:
             if self.in_ties and ev.type not in (EventType.PROGRAM, EventType.PITCH, EventType.TIE):
                 self.problem(f"token {i}: {self.vocab.token_to_string(token)} before the tie token")
                 self.in_ties = False
-            getattr(self, f"_on_{ev.type.value}")(i, ev.value)
+            handlers[ev.type](i, ev.value)
         for (program, pitch), (onset, velocity) in self.open.items():
             self.segments.append(NoteSegment(pitch, program, False, velocity, onset, None))
         self.segments.sort(key=NoteSegment.sort_key)

@@ -6,12 +6,14 @@ Times are 10 ms ticks here; ``stitch_segments`` returns notes in milliseconds (t
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scorebridge.midi.notes import Note, tick_to_ms
 
 log = logging.getLogger(__name__)
+_NOTE_ORDER = operator.attrgetter("onset", "offset", "pitch", "velocity", "program", "is_drum")
 
 DEFAULT_WINDOW_TICKS = 1000  # 10 s
 
@@ -127,5 +129,5 @@ def stitch_segments(windows: Sequence[DecodedWindow], default_velocity: int = 12
             notes.append(_note(*key, onset, end, velocity))
     if repairs:
         log.warning("stitch: repaired %d irregularities in %d windows", repairs, len(windows))
-    notes.sort()
+    notes.sort(key=_NOTE_ORDER)  # Note's own order, without dataclass comparison overhead
     return notes
