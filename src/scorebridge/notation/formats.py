@@ -1,0 +1,261 @@
+"""Reading scores of any supported format into a MusicXML ElementTree, and choosing the part to linearize.
+
+MusicXML (.musicxml/.xml, UTF-8 or UTF-16) and compressed .mxl are parsed directly; **kern, ABC and MEI go
+through music21 and its MusicXML exporter. Every bad input raises InputError naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from scorebridge.errors import InputError
+
+log = logging.getLogger(__name__)
+
+MUSICXML_SUFFIXES = (".musicxml", ".xml")
+MUSIC21_FORMATS = {".krn": "humdrum", ".abc": "abc", ".mei": "mei"}
+SUPPORTED_SUFFIXES = (*MUSICXML_SUFFIXES, ".mxl", *MUSIC21_FORMATS)
+
+# Names (part-name or instrument-name) that mark a keyboard accompaniment part.
+_PIANO_NAME = re.compile(r"piano|pianoforte|klavier|clavier|fortepiano|harpsichord|cembalo|keyboard", re.I)
+
+
+class NoPianoPartError(InputError):
+    """The score has several parts and none of them looks like a piano part."""
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One <part> of a score: 1-based index, id, name and number of staves."""
+
+    index: int
+    part_id: str
+    name: str
+    staves: int
+
+
+def load_musicxml(path: str | os.PathLike[str]) -> ET.ElementTree:
+    """Read any supported score file as a partwise MusicXML tree; raise InputError for bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".mxl":
+        root = _parse_xml_bytes(path, _read_mxl(path))
+    elif suffix in MUSICXML_SUFFIXES:
+        root = _parse_xml_bytes(path, path.read_bytes())
+    elif suffix in MUSIC21_FORMATS:
+        return ET.ElementTree(_via_music21(path, MUSIC21_FORMATS[suffix]))
+    else:
+        raise InputError(
+            path, f"unsupported score format {suffix!r} (expected one of {', '.join(SUPPORTED_SUFFIXES)})"
+        )
+    if root.tag == "score-timewise":
+        # Rare; music21 converts timewise to partwise for us.
+        return ET.ElementTree(_via_music21(path, "musicxml"))
+    if root.tag != "score-partwise":
+        raise InputError(path, f"not a MusicXML score (root element <{root.tag}>)")
+    return ET.ElementTree(root)
+
+
+def _read_mxl(path: Path) -> bytes:
+    """The MusicXML inside a .mxl zip: the rootfile named by META-INF/container.xml, else the first .xml."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            target = None
+            if "META-INF/container.xml" in names:
+                container = ET.fromstring(archive.read("META-INF/container.xml"))
+                for element in container.iter():
+                    if element.tag.split("}")[-1] == "rootfile" and element.get("full-path"):
+                        target = element.get("full-path")
+                        break
+            if target is None:
+                candidates = [
+                    n for n in names if not n.startswith("META-INF") and n.endswith((".xml", ".musicxml"))
+                ]
+                if not candidates:
+                    raise InputError(path, "corrupt .mxl: no MusicXML file inside the archive")
+                target = candidates[0]
+            if target not in names:
+                raise InputError(
+                    path, f"corrupt .mxl: container names {target!r}, which is not in the archive"
+                )
+            return archive.read(target)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ET.ParseError, OSError) as exc:
+        raise InputError(path, f"corrupt .mxl ({exc})") from exc
+
+
+def _parse_xml_bytes(path: Path, data: bytes) -> ET.Element:
+    text = _decode_xml(data)
+    # The declaration may still claim UTF-16 after we decoded the text; expat refuses that for str input.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise InputError(path, f"not valid XML ({exc})") from exc
+
+
+def _decode_xml(data: bytes) -> str:
+    """Decode XML bytes honouring a BOM or UTF-16 without BOM (several real MusicXML files are UTF-16)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if len(data) > 1 and data[0] == 0 and data[1] != 0:
+        return data.decode("utf-16-be")
+    if len(data) > 1 and data[1] == 0 and data[0] != 0:
+        return data.decode("utf-16-le")
+    match = re.match(rb"\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", data)
+    encoding = match.group(1).decode("ascii") if match else "utf-8"
+    try:
+        return data.decode(encoding, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+def _via_music21(path: Path, fmt: str) -> ET.Element:
+    import music21  # slow import, only for non-MusicXML input
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    if fmt == "humdrum":
+        _check_kern_spines(path)
+    try:
+        parsed = music21.converter.parse(str(path), format=fmt)
+    except Exception as exc:  # music21 raises many unrelated exception types for bad input
+        raise InputError(path, f"cannot read as {fmt} ({type(exc).__name__}: {exc})") from exc
+    if isinstance(parsed, music21.stream.Opus):
+        scores = list(parsed.scores)
+        if not scores:
+            raise InputError(path, f"no music found in this {fmt} file")
+        if len(scores) > 1:
+            log.info("%s holds %d pieces; using the first", path, len(scores))
+        parsed = scores[0]
+    if fmt == "humdrum":
+        _join_grand_staves(parsed)
+    if not any(True for _ in parsed.recurse().notes):
+        raise InputError(path, f"no notes found: not a valid {fmt} score")
+    try:
+        data = GeneralObjectExporter(parsed).parse()
+    except Exception as exc:
+        raise InputError(
+            path, f"music21 cannot export this score to MusicXML ({type(exc).__name__}: {exc})"
+        ) from exc
+    return _parse_xml_bytes(path, data)
+
+
+def _join_grand_staves(score: object) -> None:
+    """music21 reads each **kern spine of a piano as its own Part; mark consecutive parts of the same
+    instrument as staves of one part (PartStaff + StaffGroup) so the MusicXML export is one 2-staff part."""
+    import music21
+
+    parts = list(score.parts)  # type: ignore[attr-defined]
+    if len(parts) < 2 or score.getElementsByClass("StaffGroup"):  # type: ignore[attr-defined]
+        return
+    runs: list[list[object]] = [[parts[0]]]
+    for previous, part in zip(parts, parts[1:]):
+        name = part.partName or ""
+        if name and name == (previous.partName or "") and len(runs[-1]) < 3:
+            runs[-1].append(part)
+        else:
+            runs.append([part])
+    for run in runs:
+        if len(run) > 1:
+            for part in run:
+                part.__class__ = music21.stream.PartStaff  # same data; the class tells the exporter to join
+            score.insert(0, music21.layout.StaffGroup(run, symbol="brace"))  # type: ignore[attr-defined]
+
+
+def _check_kern_spines(path: Path) -> None:
+    """Reject Humdrum files whose data lines do not match the spine count (music21 accepts them silently)."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    spines: int | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line or line.startswith("!!"):
+            continue
+        fields = line.split("\t")
+        if spines is None:
+            if not line.startswith("**"):
+                raise InputError(
+                    path, f"line {number}: a Humdrum file must start with exclusive interpretations (**kern)"
+                )
+            spines = len(fields)
+            continue
+        if len(fields) != spines:
+            raise InputError(path, f"line {number}: {len(fields)} fields but {spines} spines are active")
+        if line.startswith("*"):
+            spines = _spines_after(fields)
+    if spines is None:
+        raise InputError(path, "no **kern data found")
+
+
+def _spines_after(fields: list[str]) -> int:
+    """Number of spines after a line of spine manipulators (*^ split, *v join, *- end, *+ add)."""
+    count, i = 0, 0
+    while i < len(fields):
+        field = fields[i]
+        if field == "*v":
+            while i < len(fields) and fields[i] == "*v":
+                i += 1
+            count += 1
+            continue
+        count += {"*^": 2, "*-": 0, "*+": 2}.get(field, 1)
+        i += 1
+    return count
+
+
+def list_parts(tree: ET.ElementTree) -> list[PartInfo]:
+    """Every <part> in document order, with its name from the part-list and its staff count."""
+    root = tree.getroot()
+    names: dict[str, str] = {}
+    for score_part in root.iterfind("part-list/score-part"):
+        label = " ".join(
+            t.strip()
+            for t in (
+                score_part.findtext("part-name"),
+                score_part.findtext("score-instrument/instrument-name"),
+            )
+            if t
+        )
+        names[score_part.get("id", "")] = label
+    infos = []
+    for index, part in enumerate(root.findall("part"), start=1):
+        staves = max(
+            (int(s.text) for s in part.iterfind("measure/attributes/staves") if (s.text or "").isdigit()),
+            default=1,
+        )
+        part_id = part.get("id", "")
+        infos.append(PartInfo(index, part_id, names.get(part_id, ""), staves))
+    return infos
+
+
+def select_part(
+    tree: ET.ElementTree, part: int | None = None, path: str | os.PathLike[str] | None = None
+) -> ET.Element:
+    """The <part> to linearize: 1-based ``part`` if given, else the piano part.
+
+    The piano part is the first part named like a keyboard instrument, else the first part with 2 staves, else the
+    only part. Raises InputError when there is no part, the index is out of range, or no piano part is found.
+    """
+    parts = tree.getroot().findall("part")
+    if not parts:
+        raise InputError(path, "MusicXML has no <part>")
+    if part is not None:
+        if not 1 <= part <= len(parts):
+            raise InputError(path, f"part {part} out of range: the score has {len(parts)} part(s)")
+        return parts[part - 1]
+    infos = list_parts(tree)
+    chosen = next((i for i in infos if _PIANO_NAME.search(i.name)), None)
+    chosen = chosen or next((i for i in infos if i.staves == 2), None)
+    if chosen is None and len(parts) == 1:
+        chosen = infos[0]
+    if chosen is None:
+        listing = "; ".join(f"{i.index}: {i.name or i.part_id}" for i in infos)
+        raise NoPianoPartError(path, f"no piano part found; choose one with part=N ({listing})")
+    return parts[chosen.index - 1]
