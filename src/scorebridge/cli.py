@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from scorebridge import __version__
 from scorebridge.errors import ScorebridgeError

@@ -1,0 +1,259 @@
+"""Deterministic conversions behind `scorebridge render`, `lmx` and `demo`: score -> images, LMX, MIDI, audio.
+
+Each function reads one input, writes its outputs atomically (a failure leaves nothing under the
+requested name) and returns what it wrote as `Written` records for the CLI to print.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from scorebridge.constants import STAFF_HEIGHT_PX
+from scorebridge.errors import InputError, ScorebridgeError
+from scorebridge.fileio import atomic_dir, atomic_path, write_text
+
+log = logging.getLogger(__name__)
+
+MIDI_SUFFIXES = (".mid", ".midi")
+SUPERSAMPLE = 2.0  # rasterize systems at >= 2x the target staff height, then downscale (cleaner lines)
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """Options of `scorebridge render`; defaults match the reference system's data."""
+
+    soundfont: str = "fluidr3"
+    sample_rate: int = 44_100
+    font: str = "Leipzig"
+    page_width: int | None = None
+    staff_height: int = STAFF_HEIGHT_PX
+    normalize: bool = True
+    with_lmx: bool = False  # systems: also write each system's LMX beside its image
+    part: int | None = None
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Written:
+    """One output: what it is, where it went, and a short description."""
+
+    kind: str
+    path: Path
+    detail: str
+
+
+def example_score() -> Path:
+    """The bundled example score (Minuet in G, after Petzold; public domain)."""
+    return Path(str(resources.files("scorebridge") / "data" / "examples" / "minuet-in-g.musicxml"))
+
+
+def score_lmx_text(score: str | os.PathLike[str], part: int | None = None) -> str:
+    from scorebridge.notation import score_to_lmx
+
+    return " ".join(score_to_lmx(score, part=part).tokens)
+
+
+def lmx_file_to_musicxml(lmx_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Written:
+    from scorebridge.notation import lmx_to_musicxml, read_lmx_file
+
+    tokens = read_lmx_file(lmx_path)
+    if not tokens:
+        raise InputError(lmx_path, "no LMX tokens in the file")
+    try:
+        xml = lmx_to_musicxml(tokens)
+    except ScorebridgeError:
+        raise
+    except Exception as exc:  # the delinearizer rejects malformed sequences with assorted exceptions
+        raise InputError(lmx_path, f"cannot turn this LMX into MusicXML ({type(exc).__name__}: {exc})") from exc
+    write_text(out, xml)
+    return Written("musicxml", Path(out), f"{len(tokens)} LMX tokens")
+
+
+def write_text_output(out: str | os.PathLike[str], text: str) -> None:
+    write_text(out, text)
+
+
+def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[str],
+           request: RenderRequest = RenderRequest()) -> list[Written]:
+    """Render ``score`` to ``target`` (systems, pages, midi, audio, lmx) at ``out``."""
+    score, out = Path(score), Path(out)
+    if not score.exists():
+        raise InputError(score, "no such file")
+    if target == "lmx":
+        return [_render_lmx(score, out, request)]
+    if target == "audio" and score.suffix.lower() in MIDI_SUFFIXES:
+        return [_synthesize(score, out, request)]
+    if score.suffix.lower() in MIDI_SUFFIXES:
+        raise InputError(score, f"a MIDI file can be rendered to audio only, not to {target}")
+    engraved = _engrave(score, request)
+    if target == "systems":
+        return _render_systems(engraved, out, request)
+    if target == "pages":
+        return _render_pages(engraved, out, request)
+    if target == "midi":
+        from scorebridge.render import write_midi_bytes
+
+        write_midi_bytes(engraved, out)
+        return [Written("midi", out, f"{_midi_note_count(engraved.midi)} notes, {engraved.duration_ms / 1000:.1f} s")]
+    if target == "audio":
+        return [_synthesize_bytes(engraved.midi, out, request)]
+    raise ValueError(f"unknown render target {target!r}")
+
+
+def _engrave(score: Path, request: RenderRequest):  # -> EngravedScore
+    from scorebridge.render import EngraveOptions, engrave
+
+    options = EngraveOptions(font=request.font)
+    if request.page_width is not None:
+        try:
+            options = EngraveOptions(font=request.font, page_width=request.page_width)
+        except ValueError as exc:
+            raise ScorebridgeError(f"--page-width: {exc}") from exc
+    return engrave(score, options)
+
+
+def _render_lmx(score: Path, out: Path, request: RenderRequest) -> Written:
+    from scorebridge.notation import score_to_lmx
+
+    result = score_to_lmx(score, part=request.part)
+    write_text(out, " ".join(result.tokens) + "\n")
+    return Written("lmx", out, f"{len(result.tokens)} tokens, {result.measure_count} measures, part {result.part_id}")
+
+
+def _render_pages(engraved, out: Path, request: RenderRequest) -> list[Written]:
+    from scorebridge.render import svg_to_png
+
+    with atomic_dir(out) as tmp:
+        for i, svg in enumerate(_bar(engraved.pages, request, "pages"), start=1):
+            (tmp / f"page-{i:03d}.svg").write_text(svg, encoding="utf-8")
+            svg_to_png(svg, tmp / f"page-{i:03d}.png", zoom=2.0)
+    return [Written("pages", out, f"{engraved.page_count} pages (SVG + PNG)")]
+
+
+def system_zoom(staff_height_px: float, target: float) -> float:
+    """Zoom at which to rasterize so that the staff is at least SUPERSAMPLE x the target height."""
+    return max(1.0, SUPERSAMPLE * target / staff_height_px)
+
+
+def _render_systems(engraved, out: Path, request: RenderRequest) -> list[Written]:
+    from scorebridge.render import crop_systems, normalize_system, system_crops
+
+    crops = system_crops(engraved)
+    if not crops:
+        raise InputError(engraved.path, "no systems with measures to crop")
+    zoom = system_zoom(min(c.staff_height_px for c in crops), request.staff_height) if request.normalize else 1.0
+    lmx_part = _lmx_part(engraved.path, request) if request.with_lmx else None
+    entries = []
+    with atomic_dir(out) as tmp:
+        systems = crop_systems(engraved, zoom=zoom)
+        for i, system in enumerate(_bar(systems, request, "systems"), start=1):
+            image = system.image
+            if request.normalize:
+                image = normalize_system(image, system.crop.staff_height_px, target=request.staff_height)
+            name = f"system-{i:03d}"
+            Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L").save(tmp / f"{name}.png")
+            entry = {"image": f"{name}.png", "width": int(image.shape[1]), "height": int(image.shape[0]),
+                     "normalized_staff_height_px": request.staff_height if request.normalize else None,
+                     **asdict(system.crop)}
+            if lmx_part is not None:
+                entry["lmx"] = f"{name}.lmx"
+                (tmp / f"{name}.lmx").write_text(
+                    " ".join(_system_lmx(lmx_part, system.crop, engraved.path)) + "\n", encoding="utf-8")
+            entries.append(entry)
+        meta = {"source": str(engraved.path), "pages": engraved.page_count, "font": engraved.options.font,
+                "systems": entries}
+        (tmp / "systems.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    detail = f"{len(entries)} systems on {engraved.page_count} page(s), staff height "
+    detail += f"{request.staff_height} px" if request.normalize else "as engraved"
+    return [Written("systems", out, detail + (" + LMX per system" if lmx_part is not None else ""))]
+
+
+def _lmx_part(score: str, request: RenderRequest):
+    from scorebridge.notation import load_musicxml, select_part
+
+    return select_part(load_musicxml(score), request.part, Path(score))
+
+
+def _system_lmx(part, crop, path: str) -> list[str]:
+    from scorebridge.notation.slicing import lmx_for_measures
+
+    return lmx_for_measures(part, crop.measure_start, crop.measure_end, path=path)
+
+
+def _synthesize(midi: Path, out: Path, request: RenderRequest) -> Written:
+    from scorebridge.render import synthesize_to_wav
+
+    synthesize_to_wav(midi, out, soundfont=request.soundfont, sample_rate=request.sample_rate)
+    return _audio_written(out, request)
+
+
+def _synthesize_bytes(midi: bytes, out: Path, request: RenderRequest) -> Written:
+    import soundfile as sf
+
+    from scorebridge.render import synthesize_bytes
+
+    audio = synthesize_bytes(midi, soundfont=request.soundfont, sample_rate=request.sample_rate)
+    with atomic_path(out) as tmp:
+        sf.write(tmp, audio, request.sample_rate, subtype="PCM_16", format="WAV")
+    return _audio_written(out, request)
+
+
+def _audio_written(out: Path, request: RenderRequest) -> Written:
+    import soundfile as sf
+
+    info = sf.info(out)
+    return Written("audio", out, f"{info.duration:.1f} s, {info.samplerate} Hz, mono, soundfont {request.soundfont}")
+
+
+def _midi_note_count(midi: bytes) -> int:
+    import io
+
+    import mido
+
+    f = mido.MidiFile(file=io.BytesIO(midi))
+    return sum(1 for t in f.tracks for m in t if m.type == "note_on" and m.velocity > 0)
+
+
+def _bar(items: Iterable, request: RenderRequest, what: str):
+    items = list(items)
+    return tqdm(items, desc=what, unit=what[:-1], disable=not request.progress or len(items) < 4, leave=False)
+
+
+def run_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | None = None,
+             progress: bool = True) -> list[Written]:
+    """Render one score (the bundled example by default) to every modality the foundation offers."""
+    score = Path(score) if score is not None else example_score()
+    out_dir = Path(out_dir)
+    request = RenderRequest(progress=progress, with_lmx=True)
+    written: list[Written] = []
+    steps = [("systems", out_dir / "systems"), ("pages", out_dir / "pages"), ("lmx", out_dir / "score.lmx"),
+             ("midi", out_dir / "score.mid"), ("audio", out_dir / "score.wav")]
+    for target, out in tqdm(steps, desc="demo", unit="step", disable=not progress, leave=False):
+        written += render(score, target, out, request)
+    from scorebridge.notation import lmx_to_musicxml, read_lmx_file
+
+    roundtrip = out_dir / "score-from-lmx.musicxml"
+    write_text(roundtrip, lmx_to_musicxml(read_lmx_file(out_dir / "score.lmx")))
+    written.append(Written("musicxml", roundtrip, "MusicXML rebuilt from the LMX"))
+    return written
+
+
+def print_written(written: list[Written], stream: TextIO) -> None:
+    """A short table of what was written where."""
+    if not written:
+        return
+    width = max(len(w.kind) for w in written)
+    pwidth = max(len(str(w.path)) for w in written)
+    for w in written:
+        stream.write(f"{w.kind:<{width}}  {str(w.path):<{pwidth}}  {w.detail}\n")
