@@ -24,9 +24,11 @@ from scorebridge.notation import (  # noqa: E402
     NoPianoPartError,
     delinearize,
     linearize_part,
+    lmx_to_musicxml,
     load_musicxml,
     select_part,
 )
+from scorebridge.notation.compare import compare_pitches, part_to_musicxml  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,38 @@ def round_trip(path: Path) -> Outcome:
     if again == tokens:
         return Outcome(path.name, "identical", "", note, len(tokens), t1 - t0, t2 - t1)
     return Outcome(path.name, "differ", first_difference(tokens, again), note, len(tokens), t1 - t0, t2 - t1)
+
+
+def pitch_check(path: Path) -> tuple[str, int, int, str]:
+    """(name, equal measures, measures, note) comparing music21 MIDI pitches of original vs LMX → MusicXML."""
+    try:
+        part = select_part(load_musicxml(path), None, path)
+        tokens = linearize_part(part, path)
+        result = compare_pitches(part_to_musicxml(part), lmx_to_musicxml(tokens))
+    except InputError as exc:
+        return path.name, 0, 0, f"skipped: {exc}"
+    note = (
+        "" if result.first_mismatch is None else f"first mismatch at measure position {result.first_mismatch}"
+    )
+    return path.name, result.equal_measures, result.measures, note
+
+
+def pitch_report(workers: int) -> None:
+    lieder = sorted((CORPORA / "openscore-lieder" / "scores").glob("*.mxl"))[::30]
+    kern = sorted((CORPORA / "kern").glob("*/*.krn"))[::25]
+    print("\n### Pitch agreement: MIDI pitches per measure, original vs LMX → MusicXML (music21)\n")
+    print("| corpus | pieces | skipped | measures | equal | % |\n|---|---:|---:|---:|---:|---:|")
+    details = []
+    with Pool(workers) as pool:
+        for label, files in (("OpenScore Lieder (every 30th)", lieder), ("kern (every 25th)", kern)):
+            rows = pool.map(pitch_check, files, chunksize=1)
+            equal, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+            skipped = sum(1 for r in rows if r[3].startswith("skipped"))
+            print(
+                f"| {label} | {len(rows)} | {skipped} | {total} | {equal} | {100 * equal / max(total, 1):.2f} |"
+            )
+            details += [f"- `{r[0]}`: {r[1]}/{r[2]} {r[3]}" for r in rows if r[3]]
+    (OUT / "lmx_pitch_agreement.md").write_text("\n".join(["# Pitch agreement notes", "", *details]) + "\n")
 
 
 def main() -> None:
@@ -130,9 +164,7 @@ def main() -> None:
     print(f"\nFailures listed in {OUT / 'lmx_roundtrip_failures.md'}")
 
     if not args.skip_pitch:
-        from pitch_agreement import report  # bench/pitch_agreement.py
-
-        report(CORPORA)
+        pitch_report(args.workers)
 
 
 if __name__ == "__main__":

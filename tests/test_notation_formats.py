@@ -11,7 +11,9 @@ from scorebridge.errors import InputError
 from scorebridge.notation import NoPianoPartError, load_musicxml, score_to_lmx, select_part
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
-GRANDSTAFF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "lmx" / "samples" / "basics"
+GRANDSTAFF = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "lmx" / "samples" / "basics"
+)
 
 TWO_PARTS = """<?xml version="1.0" encoding="{enc}"?>
 <score-partwise version="3.1"><part-list>
@@ -98,7 +100,9 @@ def test_abc_reads(tmp_path: Path) -> None:
         ("song.txt", b"la la", "unsupported score format"),
     ],
 )
-def test_bad_inputs_raise_input_error_naming_the_file(tmp_path: Path, name: str, content: bytes, problem: str) -> None:
+def test_bad_inputs_raise_input_error_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, problem: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(InputError) as info:

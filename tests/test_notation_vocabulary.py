@@ -23,7 +23,9 @@ SAMPLES = sorted((REFERENCE / "samples").glob("*/*.xml"))
 
 
 def test_vocabulary_equals_reference_file() -> None:
-    reference = [line.strip() for line in (REFERENCE / "vocabulary.txt").read_text().splitlines() if line.strip()]
+    reference = [
+        line.strip() for line in (REFERENCE / "vocabulary.txt").read_text().splitlines() if line.strip()
+    ]
     assert list(VOCABULARY) == reference
     assert len(VOCABULARY) == 224
 

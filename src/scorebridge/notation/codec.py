@@ -109,22 +109,40 @@ def _greedy_types(duration: Fraction) -> tuple[list[str], Fraction]:
 
 
 def split_skip(duration: Fraction) -> list[tuple[str, str | None]]:
-    """Note types (with an optional time modification) summing exactly to ``duration`` quarters."""
-    plain, remainder = _greedy_types(duration)
-    parts: list[tuple[str, str | None]] = [(t, None) for t in plain]
-    if remainder == 0:
-        return parts
-    for modification in TIME_MODIFICATION_TOKENS:  # the package's order: common tuplets (3in2) first
-        actual, normal = (int(x) for x in modification.split("in"))
-        tuplet_types, rest = _greedy_types(remainder * Fraction(actual, normal))
-        if rest == 0:
-            return parts + [(t, modification) for t in tuplet_types]
-    if remainder < _SHORTEST_TYPE:
+    """Note types (each with an optional time modification) summing exactly to ``duration`` quarters.
+
+    Plain types when they sum exactly; otherwise plain types until the rest is one tuplet-modified type, as the
+    LMX spec proposes ("forward half forward half 3in2" for a half plus a triplet half)."""
+    plain, residue = _greedy_types(duration)
+    if residue == 0:
+        return [(t, None) for t in plain]
+    parts: list[tuple[str, str | None]] = []
+    rest = duration
+    while rest > 0:
+        for modification in TIME_MODIFICATION_TOKENS:  # the package's order: common tuplets (3in2) first
+            types, left = _greedy_types(rest * _ratio(modification))
+            if left == 0 and len(types) == 1:
+                return parts + [(types[0], modification)]
+        fitting = next((t for t, q in _TYPES_LONGEST_FIRST if q <= rest), None)
+        if fitting is None:
+            break
+        parts.append((fitting, None))
+        rest -= NOTE_TYPE_TO_QUARTER_MULTIPLE[fitting]
+    for modification in TIME_MODIFICATION_TOKENS:
+        types, left = _greedy_types(duration * _ratio(modification))
+        if left == 0:
+            return [(t, modification) for t in types]
+    if residue < _SHORTEST_TYPE:
         # MuseScore caps <divisions> and rounds tuplet durations, leaving skips of a division or two that no
         # notation shows (shorter than a 1024th); the package rounds note durations the same way.
-        log.debug("dropping a %s-quarter forward/backup remainder (rounding residue)", remainder)
-        return parts
-    raise _Unlinearizable(f"a forward/backup of {remainder} quarters matches no note type or tuplet in LMX")
+        log.debug("dropping a %s-quarter forward/backup remainder (rounding residue)", residue)
+        return [(t, None) for t in plain]
+    raise _Unlinearizable(f"a forward/backup of {duration} quarters matches no note type or tuplet in LMX")
+
+
+def _ratio(modification: str) -> Fraction:
+    actual, normal = (int(x) for x in modification.split("in"))
+    return Fraction(actual, normal)
 
 
 def linearize_part(part: ET.Element, path: str | os.PathLike[str] | None = None) -> list[str]:
@@ -196,7 +214,6 @@ class _StrictDelinearizer(Delinearizer):
         position = next((i for i, child in enumerate(note) if child.tag == "notations"), len(note))
         note[position:position] = list(holder)
 
-
     def emit_beams(self, note_element: ET.Element, beam_tokens: list[Token], open_beam_count: int) -> int:
         """Bug (lmx 1.0.0): a note that ends one beam level and begins another (MuseScore writes e.g. beam 1
         end + beams 2-3 begin) was read as "begins minus ends" and the end and begins were lost. We keep each
@@ -214,6 +231,7 @@ class _StrictDelinearizer(Delinearizer):
             text = kind.split(":")[1].replace("-", " ")
             ET.SubElement(note_element, "beam", {"number": str(number)}).text = text
         return continuing + begins
+
 
 def _restore_tuplets(note: ET.Element, tuplet_tokens: list[str]) -> None:
     """Bug (lmx 1.0.0): the Delinearizer keeps at most one tuplet:start and one tuplet:stop per note, always

@@ -159,7 +159,7 @@ def _join_grand_staves(score: object) -> None:
     if len(parts) < 2 or score.getElementsByClass("StaffGroup"):  # type: ignore[attr-defined]
         return
     runs: list[list[object]] = [[parts[0]]]
-    for previous, part in zip(parts, parts[1:]):
+    for previous, part in zip(parts, parts[1:], strict=False):
         name = part.partName or ""
         if name and name == (previous.partName or "") and len(runs[-1]) < 3:
             runs[-1].append(part)

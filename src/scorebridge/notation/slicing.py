@@ -15,7 +15,17 @@ from fractions import Fraction
 
 from scorebridge.notation.codec import linearize_part
 
-_HEAD_ORDER = ("footnote", "level", "divisions", "key", "time", "staves", "part-symbol", "instruments", "clef")
+_HEAD_ORDER = (
+    "footnote",
+    "level",
+    "divisions",
+    "key",
+    "time",
+    "staves",
+    "part-symbol",
+    "instruments",
+    "clef",
+)
 
 
 def attributes_in_force(part: ET.Element, index: int) -> dict[str, ET.Element]:
@@ -99,7 +109,11 @@ def _select_staves(part: ET.Element, staves: list[int]) -> None:
                 staff = child.find("staff")
                 number = staff.text.strip() if staff is not None and staff.text else "1"
                 if number not in renumber:
-                    if child.find("chord") is None and child.find("grace") is None and child.find("duration") is not None:
+                    if (
+                        child.find("chord") is None
+                        and child.find("grace") is None
+                        and child.find("duration") is not None
+                    ):
                         new_children.append(_forward(Fraction(child.findtext("duration") or 0)))
                     continue
                 if staff is not None:
