@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scorebridge.render import crop_systems, engrave, normalize_system, system_crops
+from scorebridge.render import EngraveOptions, crop_systems, engrave, normalize_system, system_crops
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 JOPLIN = CORPORA / "kern" / "joplin" / "antoinette.krn"
@@ -126,3 +126,16 @@ def test_musicxml_systems_carry_part_ids():
     crops = system_crops(engrave(LIED))
     assert crops and all(c.staves == (1, 2, 3) for c in crops)
     assert all(c.part_ids == ("P1", "P2") for c in crops)
+
+
+def test_sampled_looks_keep_layout_consistent():
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        options = EngraveOptions.sample(rng)
+        score = engrave(JOPLIN, options)
+        crops = system_crops(score, zoom=1.5)
+        assert crops[0].measure_start == 0 and crops[-1].measure_end == len(score.measures)
+        assert all(a.measure_end == b.measure_start for a, b in zip(crops, crops[1:], strict=False))
+        # staff height = 4 staff spaces of 2 x unit (tenths of mm), times scale percent, at zoom 1.5
+        expected = 8 * options.unit * options.scale / 100 * 1.5
+        assert all(c.staff_height_px == pytest.approx(expected, rel=0.02) for c in crops)

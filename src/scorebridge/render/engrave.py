@@ -7,7 +7,6 @@ construction (its MIDI onsets equal its timemap onsets).
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -20,6 +19,7 @@ import numpy as np
 import verovio
 
 from scorebridge.errors import InputError
+from scorebridge.fileio import write_bytes
 from scorebridge.render.svglayout import PageLayout, parse_page
 
 log = logging.getLogger(__name__)
@@ -329,12 +329,5 @@ def _staves(mei: str, part_ids: set[str]) -> tuple[StaffInfo, ...]:
 
 def write_midi_bytes(engraved: EngravedScore, path: str | Path) -> Path:
     """Write Verovio's MIDI for ``engraved`` atomically; returns the path."""
-    from scorebridge.fileio import write_bytes
-
     write_bytes(path, engraved.midi)
     return Path(path)
-
-
-def options_dict(options: EngraveOptions) -> dict[str, Any]:
-    """JSON-ready record of the options (for sample manifests)."""
-    return dataclasses.asdict(options)
