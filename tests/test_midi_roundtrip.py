@@ -26,6 +26,7 @@ def test_asap_round_trip_recovers_every_note_within_10_ms(five_files, sustain_pe
     tok = MidiTokenizer()
     for path in five_files:
         notes = read_midi(path, sustain_pedal=sustain_pedal)
+        assert {type(v) for n in notes for v in (n.onset, n.offset, n.pitch, n.velocity, n.program)} == {int}
         windows = tok.encode_notes(notes)
         assert all(w[-1] == tok.eos and tok.tie in w for w in windows)
         decoded = tok.decode_windows(windows)

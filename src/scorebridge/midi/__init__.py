@@ -7,6 +7,7 @@ from scorebridge.midi.io import read_midi, write_midi
 from scorebridge.midi.notation import midi_to_musicxml
 from scorebridge.midi.notes import Note, PedalSpan, apply_sustain_pedal, pedal_spans, resolve_overlaps
 from scorebridge.midi.quantize import TickNote, quantize_notes
+from scorebridge.midi.roundtrip import NoteComparison, compare_notes
 from scorebridge.midi.tokenizer import MidiTokenizer
 from scorebridge.midi.vocab import MidiEventConfig, MidiVocab
 from scorebridge.midi.windows import DecodedWindow, NoteSegment, Window, plan_windows, stitch_segments
@@ -17,11 +18,13 @@ __all__ = [
     "MidiTokenizer",
     "MidiVocab",
     "Note",
+    "NoteComparison",
     "NoteSegment",
     "PedalSpan",
     "TickNote",
     "Window",
     "apply_sustain_pedal",
+    "compare_notes",
     "midi_to_musicxml",
     "pedal_spans",
     "plan_windows",

@@ -42,12 +42,14 @@ def _load(path: Path) -> pretty_midi.PrettyMIDI:
 
 
 def _instrument_notes(inst: pretty_midi.Instrument) -> list[Note]:
+    # pretty_midi may hand out numpy integers; Note fields are plain ints and bools
+    program, is_drum = int(inst.program), bool(inst.is_drum)
     notes = []
     for n in inst.notes:
         onset, offset = seconds_to_ms(n.start), seconds_to_ms(n.end)
         if n.velocity < 1:
             continue  # pretty_midi turns velocity-0 note-ons into offs; defensive only
-        notes.append(Note(onset, max(onset, offset), n.pitch, n.velocity, inst.program, inst.is_drum))
+        notes.append(Note(onset, max(onset, offset), int(n.pitch), int(n.velocity), program, is_drum))
     return notes
 
 
