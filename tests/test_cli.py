@@ -99,12 +99,13 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
         "no part": (nopart, ["lmx"]),
         "midi without notes": (silent, ["render", "--to", "audio"]),
         "kern syntax": (kern, ["lmx"]),
+        "kern syntax (render)": (kern, ["render", "--to", "systems"]),  # Verovio alone aborts the process
     }
 
 
 @pytest.mark.parametrize("case", [
     "missing", "not music", "not music (lmx)", "corrupt mxl", "mxl without score", "no part",
-    "midi without notes", "kern syntax",
+    "midi without notes", "kern syntax", "kern syntax (render)",
 ])
 def test_bad_input_is_one_line_exit_2_no_output(tmp_path: Path, capsys, case: str) -> None:
     path, args = _bad_inputs(tmp_path)[case]

@@ -144,7 +144,7 @@ def test_repeats_map_back_to_drawn_measures():
         ("broken.mxl", b"PK\x03\x04 this is not a zip", "corrupt .mxl"),
         ("nozip.mxl", b"plain text", "corrupt .mxl"),
         ("song.mp3", b"ID3", "unsupported"),
-        ("binary.krn", bytes(range(256)) * 4, "not"),
+        ("binary.krn", bytes(range(256)) * 4, "Humdrum"),
     ],
 )
 def test_bad_input_raises_input_error_naming_the_file(tmp_path, name, content, problem):

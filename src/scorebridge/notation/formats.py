@@ -10,11 +10,11 @@ import logging
 import os
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from scorebridge.errors import InputError
+from scorebridge.scorefile import check_kern_spines, decode_score_bytes, read_mxl_rootfile
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def load_musicxml(path: str | os.PathLike[str]) -> ET.ElementTree:
         raise InputError(path, "file not found")
     suffix = path.suffix.lower()
     if suffix == ".mxl":
-        root = _parse_xml_bytes(path, _read_mxl(path))
+        root = _parse_xml_bytes(path, read_mxl_rootfile(path))
     elif suffix in MUSICXML_SUFFIXES:
         root = _parse_xml_bytes(path, path.read_bytes())
     elif suffix in MUSIC21_FORMATS:
@@ -64,36 +64,8 @@ def load_musicxml(path: str | os.PathLike[str]) -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
-def _read_mxl(path: Path) -> bytes:
-    """The MusicXML inside a .mxl zip: the rootfile named by META-INF/container.xml, else the first .xml."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            target = None
-            if "META-INF/container.xml" in names:
-                container = ET.fromstring(archive.read("META-INF/container.xml"))
-                for element in container.iter():
-                    if element.tag.split("}")[-1] == "rootfile" and element.get("full-path"):
-                        target = element.get("full-path")
-                        break
-            if target is None:
-                candidates = [
-                    n for n in names if not n.startswith("META-INF") and n.endswith((".xml", ".musicxml"))
-                ]
-                if not candidates:
-                    raise InputError(path, "corrupt .mxl: no MusicXML file inside the archive")
-                target = candidates[0]
-            if target not in names:
-                raise InputError(
-                    path, f"corrupt .mxl: container names {target!r}, which is not in the archive"
-                )
-            return archive.read(target)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ET.ParseError, OSError) as exc:
-        raise InputError(path, f"corrupt .mxl ({exc})") from exc
-
-
 def _parse_xml_bytes(path: Path, data: bytes) -> ET.Element:
-    text = _decode_xml(data)
+    text = decode_score_bytes(data)
     # The declaration may still claim UTF-16 after we decoded the text; expat refuses that for str input.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
     try:
@@ -102,30 +74,12 @@ def _parse_xml_bytes(path: Path, data: bytes) -> ET.Element:
         raise InputError(path, f"not valid XML ({exc})") from exc
 
 
-def _decode_xml(data: bytes) -> str:
-    """Decode XML bytes honouring a BOM or UTF-16 without BOM (several real MusicXML files are UTF-16)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if len(data) > 1 and data[0] == 0 and data[1] != 0:
-        return data.decode("utf-16-be")
-    if len(data) > 1 and data[1] == 0 and data[0] != 0:
-        return data.decode("utf-16-le")
-    match = re.match(rb"\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", data)
-    encoding = match.group(1).decode("ascii") if match else "utf-8"
-    try:
-        return data.decode(encoding, errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="replace")
-
-
 def _via_music21(path: Path, fmt: str) -> ET.Element:
     import music21  # slow import, only for non-MusicXML input
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     if fmt == "humdrum":
-        _check_kern_spines(path)
+        check_kern_spines(path)
     try:
         parsed = music21.converter.parse(str(path), format=fmt)
     except Exception as exc:  # music21 raises many unrelated exception types for bad input
@@ -170,44 +124,6 @@ def _join_grand_staves(score: object) -> None:
             for part in run:
                 part.__class__ = music21.stream.PartStaff  # same data; the class tells the exporter to join
             score.insert(0, music21.layout.StaffGroup(run, symbol="brace"))  # type: ignore[attr-defined]
-
-
-def _check_kern_spines(path: Path) -> None:
-    """Reject Humdrum files whose data lines do not match the spine count (music21 accepts them silently)."""
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    spines: int | None = None
-    for number, line in enumerate(lines, start=1):
-        if not line or line.startswith("!!"):
-            continue
-        fields = line.split("\t")
-        if spines is None:
-            if not line.startswith("**"):
-                raise InputError(
-                    path, f"line {number}: a Humdrum file must start with exclusive interpretations (**kern)"
-                )
-            spines = len(fields)
-            continue
-        if len(fields) != spines:
-            raise InputError(path, f"line {number}: {len(fields)} fields but {spines} spines are active")
-        if line.startswith("*"):
-            spines = _spines_after(fields)
-    if spines is None:
-        raise InputError(path, "no **kern data found")
-
-
-def _spines_after(fields: list[str]) -> int:
-    """Number of spines after a line of spine manipulators (*^ split, *v join, *- end, *+ add)."""
-    count, i = 0, 0
-    while i < len(fields):
-        field = fields[i]
-        if field == "*v":
-            while i < len(fields) and fields[i] == "*v":
-                i += 1
-            count += 1
-            continue
-        count += {"*^": 2, "*-": 0, "*+": 2}.get(field, 1)
-        i += 1
-    return count
 
 
 def list_parts(tree: ET.ElementTree) -> list[PartInfo]:

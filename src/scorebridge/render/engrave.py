@@ -10,7 +10,6 @@ import base64
 import logging
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import verovio
 from scorebridge.errors import InputError
 from scorebridge.fileio import write_bytes
 from scorebridge.render.svglayout import PageLayout, parse_page
+from scorebridge.scorefile import check_kern_spines, decode_score_bytes, read_mxl_rootfile
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,8 @@ def engrave(path: str | Path, options: EngraveOptions = EngraveOptions()) -> Eng
     if not path.is_file():
         raise InputError(path, "no such file")
     text = _read_score_text(path)
+    if fmt == "humdrum":
+        check_kern_spines(path)  # Verovio aborts the whole process on some malformed kern
     tk = verovio.toolkit()
     tk.resetXmlIdSeed(1)  # fixed ids: the same input gives identical SVG (seed 0 means random)
     tk.setOptions({**options.to_verovio(), "inputFrom": fmt})
@@ -210,7 +212,7 @@ def engrave(path: str | Path, options: EngraveOptions = EngraveOptions()) -> Eng
 def _read_score_text(path: Path) -> str:
     """Read the score as text; .mxl is unzipped here so that UTF-16 files inside it load too."""
     if path.suffix.lower() == ".mxl":
-        data = _read_mxl_rootfile(path)
+        data = read_mxl_rootfile(path)
     else:
         data = path.read_bytes()
     if not data.strip():
@@ -218,34 +220,9 @@ def _read_score_text(path: Path) -> str:
     return _decode(data, path)
 
 
-def _read_mxl_rootfile(path: Path) -> bytes:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            root = None
-            if "META-INF/container.xml" in names:
-                match = re.search(rb'full-path="([^"]+)"', zf.read("META-INF/container.xml"))
-                root = match.group(1).decode("utf-8") if match else None
-            if root is None:  # container missing: take the first score-like file at the top level
-                root = next((n for n in names if "/" not in n and n.endswith((".xml", ".musicxml"))), None)
-            if root is None or root not in names:
-                raise InputError(path, "corrupt .mxl (no MusicXML rootfile inside)")
-            return zf.read(root)
-    except (zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
-        raise InputError(path, f"corrupt .mxl ({exc})") from exc
-
-
 def _decode(data: bytes, path: Path) -> str:
     """Decode to str; Verovio cannot auto-detect UTF-16, so the XML declaration is rewritten to UTF-8."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    elif data[:2] in (b"<\x00", b"\x00<"):
-        text = data.decode("utf-16-le" if data[0] == ord("<") else "utf-16-be")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")  # older Humdrum / ABC files; every byte decodes
+    text = decode_score_bytes(data)
     if "\x00" in text:
         raise InputError(path, "not a text score (binary data)")
     return re.sub(r'^(<\?xml[^>]*encoding=)["\'][^"\']*["\']', r'\1"UTF-8"', text, count=1)

@@ -1,0 +1,99 @@
+"""Reading score files as text, shared by notation (LMX) and render (Verovio): .mxl containers, UTF-16
+MusicXML, and a structural check of **kern files (music21 accepts broken ones silently and Verovio aborts
+the whole process on some of them)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+from scorebridge.errors import InputError
+
+
+def read_mxl_rootfile(path: Path) -> bytes:
+    """The MusicXML inside a .mxl zip: the rootfile named by META-INF/container.xml, else the first .xml."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            target = None
+            if "META-INF/container.xml" in names:
+                container = ET.fromstring(archive.read("META-INF/container.xml"))
+                for element in container.iter():
+                    if element.tag.split("}")[-1] == "rootfile" and element.get("full-path"):
+                        target = element.get("full-path")
+                        break
+            if target is None:
+                candidates = [
+                    n for n in names if not n.startswith("META-INF") and n.endswith((".xml", ".musicxml"))
+                ]
+                if not candidates:
+                    raise InputError(path, "corrupt .mxl: no MusicXML file inside the archive")
+                target = candidates[0]
+            if target not in names:
+                raise InputError(path, f"corrupt .mxl: container names {target!r}, which is not in the archive")
+            return archive.read(target)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ET.ParseError, OSError) as exc:
+        raise InputError(path, f"corrupt .mxl ({exc})") from exc
+
+
+def decode_score_bytes(data: bytes) -> str:
+    """Decode a score file honouring a BOM, UTF-16 without BOM (several real MusicXML files are UTF-16) and
+    the XML declaration's encoding; other text (older Humdrum / ABC files) falls back to Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if len(data) > 1 and data[0] == 0 and data[1] != 0:
+        return data.decode("utf-16-be", errors="replace")
+    if len(data) > 1 and data[1] == 0 and data[0] != 0:
+        return data.decode("utf-16-le", errors="replace")
+    match = re.match(rb"\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", data)
+    if match:
+        try:
+            return data.decode(match.group(1).decode("ascii"), errors="replace")
+        except LookupError:
+            return data.decode("utf-8", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # every byte decodes
+
+
+def check_kern_spines(path: Path) -> None:
+    """Reject Humdrum files whose data lines do not match the active spine count."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    spines: int | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line or line.startswith("!!"):
+            continue
+        fields = line.split("\t")
+        if spines is None:
+            if not line.startswith("**"):
+                raise InputError(
+                    path, f"line {number}: a Humdrum file must start with exclusive interpretations (**kern)"
+                )
+            spines = len(fields)
+            continue
+        if len(fields) != spines:
+            raise InputError(path, f"line {number}: {len(fields)} fields but {spines} spines are active")
+        if line.startswith("*"):
+            spines = _spines_after(fields)
+    if spines is None:
+        raise InputError(path, "no **kern data found")
+
+
+def _spines_after(fields: list[str]) -> int:
+    """Number of spines after a line of spine manipulators (*^ split, *v join, *- end, *+ add)."""
+    count, i = 0, 0
+    while i < len(fields):
+        field = fields[i]
+        if field == "*v":
+            while i < len(fields) and fields[i] == "*v":
+                i += 1
+            count += 1
+            continue
+        count += {"*^": 2, "*-": 0, "*+": 2}.get(field, 1)
+        i += 1
+    return count
