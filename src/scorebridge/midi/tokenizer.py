@@ -77,7 +77,6 @@ class MidiTokenizer:
 
     def encode_window(self, notes: Sequence[Note], t0: int, t1: int) -> list[int]:
         """Tokens (ending with EOS) for the notes sounding in [t0, t1), times in 10 ms ticks."""
-        self._check_window(t0, t1)
         qnotes = quantize_notes(notes)
         held = [n for n in qnotes if not n.is_drum and n.onset < t0 < n.offset]
         starting = [n for n in qnotes if t0 <= n.onset < t1]
@@ -86,6 +85,7 @@ class MidiTokenizer:
     def encode_quantized(self, held: Sequence[TickNote], starting: Sequence[TickNote], t0: int,
                          t1: int) -> list[int]:
         """Tokens for one window given the notes held at t0 and those starting in [t0, t1)."""
+        self._check_window(t0, t1)
         v = self.vocab
         tokens: list[int] = []
         program: int | None = None
