@@ -72,9 +72,10 @@ def piece_rng(spec: PieceSpec, config: BuildConfig, purpose: str = "") -> np.ran
 
 
 def sample_id(spec: PieceSpec, kind: str, index: int) -> str:
-    """The sample key: '/' would split a WebDataset key into folders, so pieces use '.' and '-' only."""
-    piece = spec.piece.replace("/", ".")
-    return f"{spec.source}.{piece}.{kind}-{index:04d}"
+    """The sample key '<source>/<piece>/<kind>-<index>'. WebDataset splits a file name into key and extension
+    at the first dot of its last path component, so dots (and spaces) in names become '_'; '/' is allowed."""
+    piece = "/".join(part.replace(".", "_").replace(" ", "_") for part in spec.piece.split("/"))
+    return f"{spec.source.replace('.', '_')}/{piece}/{kind}-{index:04d}"
 
 
 class Source(Protocol):

@@ -1,0 +1,112 @@
+"""The build driver: shards and manifest, rejections, determinism, resuming after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scorebridge.data.build import build
+from scorebridge.data.dataset import dataset_stats, export_sample, get_sample, iter_samples, load_manifest
+from scorebridge.data.schema import from_record, to_record
+from scorebridge.data.sources.base import BuildConfig
+from scorebridge.errors import ScorebridgeError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _fake_source import FakeSource  # noqa: E402
+
+EXPECTED = {"system": ("image", "lmx", "midi", "audio")}
+
+
+def test_record_round_trip_is_exact_for_symbols_and_24bit_for_audio() -> None:
+    source, config = FakeSource(), BuildConfig()
+    sample = source.build_piece(source.pieces()[0], config)[1]
+    back = from_record(to_record(sample))
+    assert back == sample  # id, times, lmx, notes, ...
+    assert np.array_equal(back.image, sample.image)
+    assert np.abs(back.audio - sample.audio).max() < 2**-22
+    assert back.meta == {"k": 1}
+
+
+def test_build_writes_shards_manifest_and_rejections(tmp_path: Path) -> None:
+    report = build(FakeSource(), tmp_path / "ds", workers=2, expected_modalities=EXPECTED)
+    assert (report.pieces, report.built_now, report.resumed, report.rejected) == (6, 6, 0, 3)
+    rows = load_manifest(tmp_path / "ds")
+    assert len(rows) == report.samples == 9 and len({r["id"] for r in rows}) == 9
+    rejected = [json.loads(line) for line in (tmp_path / "ds" / "rejected.jsonl").read_text().splitlines()]
+    reasons = {r["piece"]: r["reason"] for r in rejected}
+    assert reasons["composer/piece2"] == "no piano part"
+    assert reasons["composer/piece3"].startswith("internal error: ValueError")
+    assert "lacks audio" in reasons["composer/piece4"]
+    samples = list(iter_samples(tmp_path / "ds"))
+    assert [s.id for s in samples] == [r["id"] for r in rows]
+    assert all(set(s.modalities) == {"image", "lmx", "midi", "audio"} for s in samples)
+    assert {s.split for s in iter_samples(tmp_path / "ds", split="valid")} == {"valid"}
+    stats = dataset_stats(tmp_path / "ds")
+    assert stats.rejected == 3 and sum(s.samples for s in stats.splits.values()) == 9
+    assert stats.splits["train"].pieces == 1 and stats.splits["train"].systems == 3
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+    build(FakeSource(bad=()), tmp_path / "a", workers=2)
+    build(FakeSource(bad=()), tmp_path / "b", workers=1)
+    build(FakeSource(bad=()), tmp_path / "c", BuildConfig(seed=1))
+    shard = "shards/composer.piece0.tar"
+    a, b, c = ((tmp_path / d / shard).read_bytes() for d in "abc")
+    sa = get_sample(tmp_path / "a", "fake/composer/piece0/system-0000")
+    sc = get_sample(tmp_path / "c", "fake/composer/piece0/system-0000")
+    assert np.array_equal(sa.image, get_sample(tmp_path / "b", sa.id).image)
+    assert not np.array_equal(sa.image, sc.image)
+    assert a != c and len(a) == len(b)
+
+
+def test_resume_builds_only_missing_pieces_and_refuses_other_settings(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    build(FakeSource(), out)
+    before = (out / "manifest.jsonl").read_text()
+    (out / "pieces" / "composer.piece1.json").unlink()
+    report = build(FakeSource(), out)
+    assert (report.built_now, report.resumed) == (1, 5)
+    assert (out / "manifest.jsonl").read_text() == before
+    with pytest.raises(ScorebridgeError, match="other settings"):
+        build(FakeSource(), out, BuildConfig(seed=7))
+
+
+def test_killed_build_resumes_without_duplicates_or_corrupt_shards(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from _fake_source import FakeSource; from scorebridge.data.build import build;"
+        "build(FakeSource(n=12, delay_s=0.25, bad=()), sys.argv[2], workers=2)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), str(out)],
+                            start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((out / "pieces").glob("*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-build
+    proc.wait()
+    done_before = len(list((out / "pieces").glob("*.json")))
+    assert 3 <= done_before < 12
+    report = build(FakeSource(n=12, delay_s=0.0, bad=()), out, workers=2)
+    assert report.resumed == done_before and report.built_now == 12 - done_before
+    rows = load_manifest(out)
+    assert len(rows) == 36 and len({r["id"] for r in rows}) == 36
+    assert len(list(iter_samples(out))) == 36  # every shard reads back whole
+    assert not list(out.glob("*/.*.part*")) and not (out / "build.lock").exists()
+
+
+def test_export_sample_writes_every_modality(tmp_path: Path) -> None:
+    build(FakeSource(bad=()), tmp_path / "ds")
+    sample = get_sample(tmp_path / "ds", "fake/composer/piece1/system-0002")
+    paths = export_sample(sample, tmp_path / "show")
+    assert sorted(p.name for p in paths) == sorted(
+        ["sample.json", "image.png", "notation.lmx", "notation.musicxml", "notes.mid", "audio.wav"])
+    assert all(p.stat().st_size > 0 for p in paths)
