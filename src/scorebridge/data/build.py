@@ -69,7 +69,7 @@ def build(
     config: BuildConfig | None = None,
     workers: int = 1,
     limit: int | None = None,
-    progress: Callable[[PieceOutcome], None] | None = None,
+    progress: bool = False,
     expected_modalities: Mapping[str, Sequence[str]] | None = None,
 ) -> BuildReport:
     """Build (or resume building) the dataset of ``source`` in ``out``.
@@ -93,15 +93,18 @@ def build(
         log.info("resuming: %d of %d pieces already built", resumed, len(specs))
     (out / "shards").mkdir(parents=True, exist_ok=True)
     (out / "pieces").mkdir(parents=True, exist_ok=True)
-    with _build_lock(out):
-        built = _run_all(source, todo, config, out, workers, progress, expected_modalities)
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(specs), initial=resumed, desc=f"build {source.name}", unit="piece", disable=not progress)
+    with _build_lock(out), bar:
+        built = _run_all(source, todo, config, out, workers, lambda o: bar.update(1), expected_modalities)
     manifest, rejected = write_manifest(out, specs)
     return BuildReport(out, source.name, len(specs), built, resumed, len(rejected), len(manifest),
                        time.perf_counter() - started)
 
 
 def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, out: Path, workers: int,
-             progress: Callable[[PieceOutcome], None] | None,
+             progress: Callable[[PieceOutcome], None],
              expected_modalities: Mapping[str, Sequence[str]] | None) -> int:
     expected = {k: tuple(v) for k, v in (expected_modalities or {}).items()}
     built = 0
@@ -109,8 +112,7 @@ def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, out: Pa
         for spec in todo:
             outcome = run_piece(source, spec, config, str(out), expected)
             built += 1
-            if progress:
-                progress(outcome)
+            progress(outcome)
     else:
         # fork keeps start-up cheap (no re-import per worker); build_piece holds no global state.
         ctx = multiprocessing.get_context("fork")
@@ -119,8 +121,7 @@ def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, out: Pa
             for future in cf.as_completed(futures):
                 outcome = future.result()
                 built += 1
-                if progress:
-                    progress(outcome)
+                progress(outcome)
     return built
 
 

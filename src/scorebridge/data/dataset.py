@@ -147,3 +147,15 @@ def export_sample(sample: Sample, out_dir: str | os.PathLike[str]) -> list[Path]
             sf.write(tmp / "audio.wav", sample.audio, sample.sample_rate, subtype="PCM_16")
             names.append("audio.wav")
     return [out_dir / n for n in names]
+
+
+def format_stats(stats: DatasetStats) -> str:
+    """A markdown table per split, then the rejection reasons."""
+    lines = ["| split | pieces | samples | systems | windows | audio h | image patches | LMX tokens | notes |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for split, st in stats.splits.items():
+        lines.append(f"| {split} | {st.pieces} | {st.samples} | {st.systems} | {st.windows} | {st.audio_hours:.2f} "
+                     f"| {st.image_patches} | {st.lmx_tokens} | {st.notes} |")
+    lines.append(f"\nrejected pieces: {stats.rejected}")
+    lines += [f"  {n:5d}  {reason}" for reason, n in stats.rejected_reasons.items()]
+    return "\n".join(lines) + "\n"
