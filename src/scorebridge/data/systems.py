@@ -352,3 +352,33 @@ def _sample(spec: PieceSpec, config: BuildConfig, index: int, systems: list[_Sys
             "max_image_patches": config.max_image_patches,
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------- score files
+
+
+def score_file_samples(spec: PieceSpec, config: BuildConfig, part: int | None = None, *,
+                       sole_part: bool = False) -> list[Sample]:
+    """System samples of the score file ``spec.path`` (MusicXML/.mxl/kern/ABC/MEI): its piano part (or the
+    1-based ``part``) is engraved alone, so the image holds exactly the staves of the LMX (OLiMPiC drops the
+    voice staff of songs the same way). ``sole_part``: reject scores that read as several parts (a kern file
+    whose spines music21 did not join into one piano part would lose a staff). Raises ``PieceRejected``."""
+    from scorebridge.notation import NoPianoPartError, load_musicxml
+    from scorebridge.notation.compare import part_to_musicxml
+
+    try:
+        tree = load_musicxml(spec.path)
+    except InputError as exc:
+        raise PieceRejected(f"cannot read the score ({exc.problem})") from exc
+    parts = tree.getroot().findall("part")
+    if sole_part and len(parts) != 1:
+        raise PieceRejected(f"the score reads as {len(parts)} parts, not one piano part")
+    try:
+        element = select_part(tree, part, spec.path)
+    except NoPianoPartError as exc:
+        raise PieceRejected("no piano part") from exc
+    except InputError as exc:
+        raise PieceRejected(exc.problem) from exc
+    if not element.findall("measure"):
+        raise PieceRejected("the part has no measures")
+    return list(build_system_samples(spec, config, part_to_musicxml(element)).samples)
