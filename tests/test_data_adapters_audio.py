@@ -221,7 +221,7 @@ def burst_ms(sample) -> int:
 
 def test_asap_maestro_cuts_like_initialize_dataset(tmp_path: Path) -> None:
     root = asap(tmp_path / "asap", tmp_path / "maestro")
-    src = ADAPTERS["asap-maestro"](f"{root},{tmp_path / 'maestro'}")
+    src = ADAPTERS["asap-maestro"](Path(f"{root},{tmp_path / 'maestro'}"))  # the CLI passes a Path
     specs = src.pieces()
     split = load_split_file("asap")["Bach/Prelude/bwv_846"]  # the repository's work-level split
     assert [(s.piece, s.split) for s in specs] == [("Bach/Prelude/bwv_846/Shi05M", split)]  # Other has no audio

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from scorebridge.data.adapters.asap_maestro import AsapMaestroSource
 from scorebridge.data.adapters.bpsd import BpsdSource
@@ -21,12 +22,12 @@ from scorebridge.data.sources.base import Source
 from scorebridge.errors import InputError
 
 
-def _asap_maestro(path: str) -> AsapMaestroSource:
-    asap, _, maestro = path.partition(",")
+def _asap_maestro(path: str | Path) -> AsapMaestroSource:
+    asap, _, maestro = str(path).partition(",")
     return AsapMaestroSource(asap, maestro or None)
 
 
-ADAPTERS: dict[str, Callable[[str], Source]] = {
+ADAPTERS: dict[str, Callable[[str | Path], Source]] = {
     "grandstaff": lambda p: GrandStaffSource(p),
     "grandstaff-lmx": lambda p: GrandStaffSource(p, name="grandstaff-lmx"),
     "camera-grandstaff": lambda p: GrandStaffSource(p, name="camera-grandstaff", distorted=True),
