@@ -166,6 +166,8 @@ def test_primus_hash_split_and_mei(tmp_path: Path) -> None:
                               "D4", "quarter", "E4", "half")
     cam = ADAPTERS["camera-primus"](str(tmp_path))
     assert cam.build_piece(cam.pieces()[0], CONFIG)[0].image is not None
+    one_package = PrimusSource(tmp_path / "package_aa").pieces()  # the folder of one package works too
+    assert sum(len(s.extra["items"].split("\n")) for s in one_package) == 6
 
 
 def test_items_missing_files_are_skipped_or_rejected(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ class PrimusSource(ImageLmxSource):
 
     def _items(self) -> dict[str, str]:
         items = {}
-        for mei in sorted(self.root.glob("*/*/*.mei")):
+        # <package>/<id>/<id>.mei, or <id>/<id>.mei when the folder given is one package
+        for mei in sorted([*self.root.glob("*/*/*.mei"), *self.root.glob("*/*.mei")]):
             if mei.stem == mei.parent.name:
                 item = mei.relative_to(self.root).with_suffix("").as_posix()
                 items[item] = hash_split(f"primus/{mei.stem}")
@@ -39,4 +40,4 @@ class PrimusSource(ImageLmxSource):
         return items
 
     def _group(self, item: str) -> str:
-        return item.split("/", 1)[0]  # the package folder
+        return item.split("/", 1)[0] if item.count("/") >= 2 else "."  # the package folder
