@@ -40,4 +40,4 @@ class PrimusSource(ImageLmxSource):
         return items
 
     def _group(self, item: str) -> str:
-        return item.split("/", 1)[0] if item.count("/") >= 2 else "."  # the package folder
+        return item.split("/", 1)[0] if item.count("/") >= 2 else "root"  # the package folder

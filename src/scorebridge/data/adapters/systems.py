@@ -39,7 +39,7 @@ class ImageLmxSource:
 
     def _group(self, item: str) -> str:
         """Items of one group (an excerpt folder, a score) go into the same pieces."""
-        return item.rsplit("/", 1)[0] if "/" in item else "."
+        return item.rsplit("/", 1)[0] if "/" in item else "root"  # no "." path parts in sample keys
 
     def pieces(self) -> list[PieceSpec]:
         groups: dict[tuple[str, str], list[str]] = {}
