@@ -101,7 +101,7 @@ def assert_system_samples(samples, n: int) -> None:
     for s in samples:
         assert s.kind == "system" and s.modalities == ("image", "lmx")
         assert s.image.dtype == np.uint8 and s.image.ndim == 2
-        assert s.meta["timed"] is False and s.lmx[0] == "measure"
+        assert not s.timed and s.start_ms is None and s.lmx[0] == "measure"
 
 
 def test_staff_height_estimate_and_normalization(tmp_path: Path) -> None:

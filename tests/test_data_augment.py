@@ -75,13 +75,17 @@ def test_rotation_moves_line_ends_and_keeps_size() -> None:
 def test_dilation_thickens_and_erosion_thins() -> None:
     img = staff_image()
     ink = (img < 128).sum()
-    thick = augment.dilate_ink(img, 3)
-    thin = augment.erode_ink(img, 3)
-    assert (thick < 128).sum() > 2 * ink
-    assert np.all(thick <= img)  # min filter never lightens
-    # 1-px staff lines vanish under erosion; only the 3-px bar and the head keep a core
+    thick = augment.dilate_ink(img, (1.0, 1.0))
+    thin = augment.erode_ink(img, (1.0, 1.0))
+    assert (thick < 128).sum() > 1.5 * ink
+    assert np.all(thick <= img)  # never lightens
+    # a whole-pixel shift: 1-px staff lines vanish under erosion; only the 3-px bar and the head keep a core
     assert (thin[10] < 128).sum() == 0
     assert 0 < (thin < 128).sum() < ink
+    # a sub-pixel shift only greys the stroke edges: no pixel turns from paper to full ink
+    half = augment.dilate_ink(img, (0.5, 0.0))
+    assert np.all(half <= img) and (half < img).any()
+    assert not np.any((img == 255) & (half < 64))
 
 
 def test_local_negation_only_touches_edges_and_counts() -> None:
@@ -132,6 +136,6 @@ def test_rejects_bad_input_and_options() -> None:
     with pytest.raises(ValueError):
         AugmentOptions(p_rotate=1.5)
     with pytest.raises(ValueError):
-        AugmentOptions(morph_size=2)
+        AugmentOptions(max_morph_shift=-1)
     with pytest.raises(ValueError):
         AugmentOptions(brightness_range=(0.3, -0.3))

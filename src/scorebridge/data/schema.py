@@ -41,8 +41,8 @@ class Sample:
     piece: str
     split: str
     kind: str
-    start_ms: int
-    end_ms: int
+    start_ms: int | None  # None for both: an untimed sample (image + LMX of a dataset without timing)
+    end_ms: int | None
     timeline: str = "score"
     measure_start: int | None = None  # 0-based positions of <measure> in the part, end exclusive
     measure_end: int | None = None
@@ -59,7 +59,10 @@ class Sample:
             raise ValueError(f"{self.id}: split must be one of {SPLITS}, not {self.split!r}")
         if self.kind not in KINDS:
             raise ValueError(f"{self.id}: kind must be one of {KINDS}, not {self.kind!r}")
-        if not 0 <= self.start_ms < self.end_ms:
+        if self.start_ms is None or self.end_ms is None:
+            if self.start_ms != self.end_ms or self.notes is not None or self.audio is not None:
+                raise ValueError(f"{self.id}: only an untimed sample without MIDI or audio may lack a time span")
+        elif not 0 <= self.start_ms < self.end_ms:
             raise ValueError(f"{self.id}: bad time span [{self.start_ms}, {self.end_ms}) ms")
         if self.timeline not in ("score", "performance"):
             raise ValueError(f"{self.id}: timeline must be 'score' or 'performance'")
@@ -80,11 +83,17 @@ class Sample:
                 raise ValueError(f"{self.id}: {len(bad)} notes end after the sample ({bad[0]})")
 
     @property
+    def timed(self) -> bool:
+        return self.start_ms is not None
+
+    @property
     def duration_ms(self) -> int:
-        return self.end_ms - self.start_ms
+        return 0 if self.start_ms is None or self.end_ms is None else self.end_ms - self.start_ms
 
     @property
     def audio_samples_expected(self) -> int:
+        if self.start_ms is None or self.end_ms is None:
+            return 0
         return ms_to_samples(self.end_ms, self.sample_rate) - ms_to_samples(self.start_ms, self.sample_rate)
 
     @property

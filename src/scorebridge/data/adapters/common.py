@@ -18,9 +18,6 @@ from scorebridge.midi import Note
 
 log = logging.getLogger(__name__)
 
-# Samples of image/LMX-only datasets carry no time; the schema needs a non-empty span, so they get [0, 1) ms
-# and meta["timed"] = False.
-UNTIMED_END_MS = 1
 INK_THRESHOLD = 160  # gray levels below this count as ink when measuring staff lines
 SPLIT_NAMES = {"train": "train", "valid": "valid", "validation": "valid", "val": "valid", "dev": "valid",
                "test": "test"}
@@ -223,10 +220,10 @@ def performance_windows(spec: PieceSpec, notes: Sequence[Note], audio: np.ndarra
 
 def untimed_system(spec: PieceSpec, index: int, image: np.ndarray, lmx: Sequence[str],
                    meta: Mapping[str, Any]) -> Sample:
-    """An image + LMX sample of a dataset that has no timing (see ``UNTIMED_END_MS``)."""
+    """An image + LMX sample of a dataset that has no timing (no time span, no MIDI, no audio)."""
     return Sample(
         id=sample_id(spec, "system", index), source=spec.source, piece=spec.piece, split=spec.split, kind="system",
-        start_ms=0, end_ms=UNTIMED_END_MS, image=image, lmx=tuple(lmx), meta={**meta, "timed": False},
+        start_ms=None, end_ms=None, image=image, lmx=tuple(lmx), meta=dict(meta),
     )
 
 
