@@ -1,11 +1,10 @@
 """Alignment check of a score-time system sample: its LMX and its MIDI hold the same notes; shapes are right.
 
-Pitch rule. The LMX is delinearized (alterations restored from key and accidentals) and every pitched note that
-is struck in the slice counts once: a note that continues a tie from an earlier note *of the slice* is not
-struck again. A note tied in from the previous system is different: LMX cannot encode the stop of a tie whose
-start lies outside the slice, so the slice's first measure shows it as a plain note, and the MIDI of the sample
-holds it as a note starting at 0 (it sounds, cut at the sample start). Both sides therefore count it once, and
-the check compares the LMX multiset with the multiset of *all* the sample's notes (new and tied in).
+Pitch rule. The LMX is delinearized (alterations restored from key and accidentals) and every pitched note
+counts once unless it ends a tie (``tied:stop``): a tied continuation sounds on without a new onset. On the MIDI
+side every note of the sample counts, except those tied in from the previous system: they sound from 0 (cut at
+the sample start) but were struck before it, and the builder lists their pitches in ``meta['tied_in']``. Their
+LMX notes are the tie stops of the first measure, so the two multisets compare exactly.
 """
 
 from __future__ import annotations
@@ -32,17 +31,21 @@ class CheckResult:
 
 
 def lmx_pitches(tokens: tuple[str, ...] | list[str]) -> Counter[int]:
-    """MIDI pitch multiset of the notes struck in an LMX sequence (see the module docstring)."""
+    """MIDI pitch multiset of the notes struck in an LMX sequence (tie stops excluded)."""
+    return _lmx_notes(tokens)[0]
+
+
+def _lmx_notes(tokens: tuple[str, ...] | list[str]) -> tuple[Counter[int], Counter[int]]:
+    """(struck notes, tie stops) as MIDI pitch multisets."""
     part = delinearize(list(tokens))
-    out: Counter[int] = Counter()
+    struck: Counter[int] = Counter()
+    stops: Counter[int] = Counter()
     for note in part.iter("note"):
         pitch = note.find("pitch")
         if pitch is None:
             continue  # rests and unpitched notes
-        if _continues_tie(note):
-            continue
-        out[_midi_pitch(pitch)] += 1
-    return out
+        (stops if _continues_tie(note) else struck)[_midi_pitch(pitch)] += 1
+    return struck, stops
 
 
 def _continues_tie(note: ET.Element) -> bool:
@@ -102,15 +105,25 @@ def _image_reasons(sample: Sample) -> list[str]:
 def _pitch_reasons(sample: Sample) -> list[str]:
     assert sample.lmx is not None and sample.notes is not None
     try:
-        score = lmx_pitches(sample.lmx)
+        score, stops = _lmx_notes(sample.lmx)
     except Exception as exc:  # the delinearizer fails in assorted ways on malformed sequences
         return [f"LMX does not delinearize ({type(exc).__name__}: {exc})"]
     midi = Counter(n.pitch for n in sample.notes if not n.is_drum)
-    if score == midi:
-        return []
-    only_lmx, only_midi = score - midi, midi - score
-    return [f"pitches differ: {sum(score.values())} in LMX, {sum(midi.values())} in MIDI; "
-            f"only in LMX {_listed(only_lmx)}, only in MIDI {_listed(only_midi)}"]
+    if "tied_in" in sample.meta:
+        tied_in = Counter(int(p) for p in sample.meta["tied_in"])
+    else:  # a sample from elsewhere: take the notes sounding at 0 that the LMX shows as tie stops
+        tied_in = Counter(n.pitch for n in sample.notes if n.onset == 0) & stops
+    out = []
+    if tied_in - midi:
+        out.append(f"meta tied_in lists pitches that are not among the notes: {_listed(tied_in - midi)}")
+    if tied_in - stops:
+        out.append(f"notes tied in from before without a tie stop in the LMX: {_listed(tied_in - stops)}")
+    midi = midi - tied_in
+    if score != midi:
+        only_lmx, only_midi = score - midi, midi - score
+        out.append(f"pitches differ: {sum(score.values())} struck in LMX, {sum(midi.values())} in MIDI; "
+                   f"only in LMX {_listed(only_lmx)}, only in MIDI {_listed(only_midi)}")
+    return out
 
 
 def _listed(counter: Counter[int]) -> str:

@@ -11,8 +11,9 @@ One piece goes through these steps (all pure, randomness only from ``piece_rng``
 
 Time spans use the **first play** of each measure: Verovio expands repeats, so a measure may sound twice; a
 run is written only if the first plays of its measures follow each other without a gap or a jump (a repeat
-sign or a volta bracket inside a run would put other music between them). Such runs are skipped, not the
-piece, and every sample of the piece lists the skipped runs with their reasons in ``meta['skipped_runs']``.
+sign or a volta bracket inside a run would put other music between them), and only if it passes
+``checks.check_system_sample`` (LMX and MIDI hold the same notes). Such runs are skipped, not the piece, and every
+sample of the piece lists the skipped runs with their reasons in ``meta['skipped_runs']``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 from scorebridge.constants import IMAGE_PATCH_PX
 from scorebridge.convert import system_zoom
+from scorebridge.data.checks import check_system_sample
 from scorebridge.data.schema import Sample, ms_to_samples
 from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
 from scorebridge.errors import InputError, ScorebridgeError
@@ -118,18 +120,26 @@ def build_system_samples(spec: PieceSpec, config: BuildConfig, musicxml: str,
     if not runs:
         reasons = "; ".join(sorted({s.reason for s in skipped}))
         raise PieceRejected(f"no system run could be aligned ({reasons})")
-    skipped_meta = [dataclasses.asdict(s) for s in skipped]
     samples: list[Sample] = []
-    infos: list[RunInfo] = []
-    for index, run in enumerate(runs):
-        sample = _sample(spec, config, index, [systems[i] for i in run], part, plays, notes, audio, soundfont)
-        sample = dataclasses.replace(sample, meta={
-            **sample.meta, "engraving": dataclasses.asdict(options), "tempo_factor": tempo,
-            "skipped_runs": skipped_meta,
-        })
+    for run in runs:
+        sample = _sample(spec, config, len(samples), [systems[i] for i in run], part, plays, notes, audio, soundfont)
+        # Verovio's MIDI can disagree with the notation it engraved (a tie across voices played as two strikes):
+        # such a run is not written, and the reason is kept with the piece's other samples.
+        result = check_system_sample(sample)
+        if not result.ok:
+            skipped.append(SkippedRun(sample.measure_start or 0, sample.measure_end or 0,
+                                      "check: " + result.reasons[0]))
+            continue
         samples.append(sample)
-        infos.append(RunInfo(sample.id, tuple((systems[i].crop.page, systems[i].crop.system) for i in run),
-                             sample.measure_start or 0, sample.measure_end or 0, sample.start_ms, sample.end_ms))
+    if not samples:
+        reasons = "; ".join(sorted({s.reason for s in skipped}))
+        raise PieceRejected(f"no system run passed the alignment check ({reasons[:300]})")
+    skipped.sort(key=lambda s: s.measure_start)
+    skipped_meta = [dataclasses.asdict(s) for s in skipped]
+    meta = {"engraving": dataclasses.asdict(options), "tempo_factor": tempo, "skipped_runs": skipped_meta}
+    samples = [dataclasses.replace(s, meta={**s.meta, **meta}) for s in samples]
+    infos = [RunInfo(s.id, tuple(tuple(x) for x in s.meta["systems"]), s.measure_start or 0, s.measure_end or 0,
+                     s.start_ms, s.end_ms) for s in samples]
     log.debug("%s/%s: %d samples, %d runs skipped", spec.source, spec.piece, len(samples), len(skipped))
     return SystemBuild(tuple(samples), tuple(infos), plays, notes, tempo, soundfont, options, tuple(skipped))
 
@@ -349,6 +359,10 @@ def _sample(spec: PieceSpec, config: BuildConfig, index: int, systems: list[_Sys
             "system_heights": [int(s.image.shape[0]) for s in systems],
             "measure_numbers": [n for s in systems for n in s.crop.measure_numbers],
             "image_patches": image_patches(*image.shape),
+            # pitches of notes struck before the sample and still sounding at its start (ties from the previous
+            # system): they are in ``notes`` (from 0) but have no onset here, and their LMX note is a tie stop
+            "tied_in": sorted(n.pitch for n in notes if n.onset < start_ms - BOUNDARY_TOLERANCE_MS
+                              and n.offset > start_ms),
             "max_image_patches": config.max_image_patches,
         },
     )
