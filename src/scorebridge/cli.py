@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -67,7 +68,85 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="SCORE", nargs="?", default=None, help="score to use instead of the bundled one")
     p.add_argument("-o", "--output", default="demo-output", help="output folder (default: demo-output)")
     _add_common(p)
+    _add_data_commands(sub)
     return parser
+
+
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="build, inspect and check aligned image/LMX/MIDI/audio datasets",
+                          description="Datasets of aligned samples (system image, LMX, MIDI, audio) in WebDataset "
+                          "shards with a manifest.")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="DATA_COMMAND")
+    p = dsub.add_parser("build", help="build (or resume) a dataset from a corpus, a dataset or a folder of scores",
+                        description="Build a dataset; rerun the same command to resume a killed build.")
+    p.add_argument("--source", required=True,
+                   help="kern-piano, lieder, asap, music21, ADAPTER:PATH (e.g. maestro:/data/maestro-v3.0.0) "
+                        "or a folder of scores")
+    p.add_argument("--out", required=True, help="dataset folder")
+    p.add_argument("--corpora", default=None, help="folder holding kern/, openscore-lieder/, asap/ "
+                   "(default: $SCOREBRIDGE_CORPORA or ../shared/corpora)")
+    p.add_argument("--soundfonts", default="fluidr3,timgm6mb", help="comma-separated names or .sf2 paths")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N pieces (quick runs)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every draw (look, soundfont, tempo)")
+    p.add_argument("--max-systems", type=int, default=1, help="systems per sample (consecutive runs)")
+    p.add_argument("--tempo-range", default="1,1", help="score-time samples: tempo factor range LO,HI")
+    p.add_argument("--window-s", type=int, default=10, help="long window length in seconds")
+    p.add_argument("--fixed-look", action="store_true", help="engrave every piece with the default look")
+    p.add_argument("--sustain-pedal", action="store_true", help="extend performance notes by the sustain pedal")
+    _add_common(p)
+    p = dsub.add_parser("stats", help="samples, hours of audio, systems and tokens per split")
+    p.add_argument("dataset", metavar="DIR")
+    _add_common(p)
+    p = dsub.add_parser("show", help="write the four modalities of one sample as ordinary files")
+    p.add_argument("dataset", metavar="DIR")
+    p.add_argument("sample_id", metavar="SAMPLE_ID")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    _add_common(p)
+    p = dsub.add_parser("check", help="check the alignment of every sample (exit 1 if any fails)")
+    p.add_argument("dataset", metavar="DIR")
+    p.add_argument("--limit", type=int, default=None, help="check only the first N samples")
+    _add_common(p)
+
+
+def _run_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scorebridge.data import dataset
+
+    if args.data_command == "build":
+        from scorebridge.data.build import build
+        from scorebridge.data.registry import resolve_source
+        from scorebridge.data.sources.base import BuildConfig
+
+        try:
+            lo, hi = (float(x) for x in args.tempo_range.split(","))
+            config = BuildConfig(seed=args.seed, soundfonts=tuple(s for s in args.soundfonts.split(",") if s),
+                                 tempo_factor_range=(lo, hi), max_systems=args.max_systems,
+                                 window_ms=args.window_s * 1000, vary_engraving=not args.fixed_look,
+                                 sustain_pedal=args.sustain_pedal)
+        except ValueError as exc:
+            raise ScorebridgeError(f"data build: {exc}") from exc
+        source, expected = resolve_source(args.source, Path(args.corpora) if args.corpora else None)
+        report = build(source, args.out, config, workers=max(1, args.workers), limit=args.limit,
+                       progress=not args.quiet, expected_modalities=expected)
+        print(f"{report.source}: {report.pieces} pieces ({report.built_now} built now, {report.resumed} resumed, "
+              f"{report.rejected} rejected), {report.samples} samples in {report.out} ({report.seconds:.0f} s)")
+        return 0
+    if args.data_command == "stats":
+        sys.stdout.write(dataset.format_stats(dataset.dataset_stats(args.dataset)))
+        return 0
+    if args.data_command == "show":
+        for path in dataset.export_sample(dataset.get_sample(args.dataset, args.sample_id), args.output):
+            print(path)
+        return 0
+    if args.data_command == "check":
+        from scorebridge.data.check_all import check_dataset, format_check_report
+
+        report = check_dataset(args.dataset, limit=args.limit, progress=not args.quiet)
+        sys.stdout.write(format_check_report(report))
+        return 0 if report.failed == 0 else 1
+    raise AssertionError(args.data_command)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -102,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         written = convert.render(args.input, args.to, args.output, opts)
         convert.print_written(written, sys.stdout)
         return 0
+    if args.command == "data":
+        return _run_data(args)
     if args.command == "demo":
         written = convert.run_demo(args.output, score=args.input, progress=progress)
         convert.print_written(written, sys.stdout)

@@ -112,10 +112,13 @@ def _join_grand_staves(score: object) -> None:
     parts = list(score.parts)  # type: ignore[attr-defined]
     if len(parts) < 2 or score.getElementsByClass("StaffGroup"):  # type: ignore[attr-defined]
         return
+    # Unnamed spines (kern files without *I) pair up as a grand staff when the whole file is exactly two of them.
+    pair_unnamed = len(parts) == 2 and not any(p.partName for p in parts)
     runs: list[list[object]] = [[parts[0]]]
     for previous, part in zip(parts, parts[1:], strict=False):
         name = part.partName or ""
-        if name and name == (previous.partName or "") and len(runs[-1]) < 3:
+        same = (name and name == (previous.partName or "")) or pair_unnamed
+        if same and len(runs[-1]) < 3:
             runs[-1].append(part)
         else:
             runs.append([part])

@@ -1,0 +1,97 @@
+"""`scorebridge data check`: the alignment checks over every sample of a built dataset."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+from scorebridge.data.schema import Sample
+
+MAX_LISTED_FAILURES = 20
+
+
+@dataclass
+class CheckReport:
+    checked: int = 0
+    failed: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)  # "system/score", "system/performance", "window", ...
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (sample id, reasons), the first few
+
+
+def check_sample(sample: Sample) -> tuple[str, tuple[str, ...]]:
+    """(category, reasons) for one sample; no reasons means it passed."""
+    from scorebridge.data.checks import check_system_sample
+
+    if sample.kind == "system" and sample.timeline == "score" and sample.timed:
+        return "system/score", check_system_sample(sample).reasons
+    if sample.kind == "system" and sample.timeline == "performance":
+        return "system/performance", _performance_reasons(sample)
+    if sample.kind == "window":
+        return "window", _window_reasons(sample)
+    return "system/untimed", _untimed_reasons(sample)
+
+
+def _performance_reasons(sample: Sample) -> tuple[str, ...]:
+    """Performance notes of a system against the score notes of the same measures (stored when it was built)."""
+    from scorebridge.data.performance import check_notes
+    from scorebridge.midi import Note
+
+    if sample.notes is None or "score_pitches" not in sample.meta:
+        return ("a performance system sample needs notes and meta['score_pitches']",)
+    score = [Note(0, 0, int(p)) for p in sample.meta["score_pitches"]]
+    result = check_notes(sample.notes, score)
+    return () if result.ok else (str(result.reason),)
+
+
+def _window_reasons(sample: Sample) -> tuple[str, ...]:
+    reasons = []
+    if sample.notes is None or sample.audio is None:
+        reasons.append("a window needs MIDI and audio")
+    elif sample.notes and sample.audio is not None and float(abs(sample.audio).max()) == 0.0:
+        reasons.append(f"{len(sample.notes)} notes but silent audio")
+    return tuple(reasons)
+
+
+def _untimed_reasons(sample: Sample) -> tuple[str, ...]:
+    from scorebridge.notation import UnknownTokenError, check_tokens
+
+    if sample.image is None or sample.lmx is None:
+        return ("an untimed system sample needs an image and LMX",)
+    try:
+        check_tokens(sample.lmx)
+    except UnknownTokenError as exc:
+        return (str(exc),)
+    return ()
+
+
+def check_dataset(path: str | os.PathLike[str], limit: int | None = None, progress: bool = False) -> CheckReport:
+    from tqdm import tqdm
+
+    from scorebridge.data.dataset import iter_samples, load_manifest
+
+    total = len(load_manifest(path))
+    report = CheckReport()
+    bar = tqdm(total=min(total, limit or total), desc="check", unit="sample", disable=not progress)
+    with bar:
+        for sample in iter_samples(path):
+            if limit is not None and report.checked >= limit:
+                break
+            category, reasons = check_sample(sample)
+            report.checked += 1
+            report.by_kind[category] += 1
+            if reasons:
+                report.failed += 1
+                if len(report.failures) < MAX_LISTED_FAILURES:
+                    report.failures.append((sample.id, "; ".join(reasons)))
+            bar.update(1)
+    return report
+
+
+def format_check_report(report: CheckReport) -> str:
+    lines = [f"checked {report.checked} samples: {report.checked - report.failed} passed, {report.failed} failed"]
+    lines += [f"  {n:6d}  {kind}" for kind, n in sorted(report.by_kind.items())]
+    lines += [f"FAIL {sid}: {why}" for sid, why in report.failures]
+    if report.failed > len(report.failures):
+        lines.append(f"... and {report.failed - len(report.failures)} more")
+    return "\n".join(lines) + "\n"
