@@ -89,3 +89,14 @@ def test_build_is_deterministic_and_second_performers_skip_score_time(source: As
     samples = source.build_piece(other, BuildConfig(window_ms=30_000))
     assert not [s for s in samples if s.timeline == "score"]
     assert len([s for s in samples if s.kind == "window"]) == 2
+
+
+def test_every_built_sample_passes_the_dataset_check(built: list) -> None:
+    from scorebridge.data.check_all import check_sample
+
+    categories = set()
+    for sample in built:
+        category, reasons = check_sample(sample)
+        categories.add(category)
+        assert reasons == (), (sample.id, reasons)
+    assert {"system/performance", "window"} <= categories

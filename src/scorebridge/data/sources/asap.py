@@ -175,14 +175,16 @@ def performance_system_samples(spec: PieceSpec, config: BuildConfig, score_sampl
     for sample in score_samples:
         m0, m1 = sample.measure_start or 0, sample.measure_end or 0
         for play, span in enumerate(measure_spans(alignment, m0, m1)):
+            score_notes = span_notes(score.notes, span.score_start_ms, span.score_end_ms)
             candidate = dataclasses.replace(
                 sample, id=sample_id(spec, "psystem", len(out)), timeline="performance",
                 start_ms=span.start_ms, end_ms=span.end_ms, audio=None,
                 notes=span_notes(performance, span.start_ms, span.end_ms),
+                # The score pitches go with the sample so that `data check` can repeat this check later.
                 meta={**sample.meta, "score_sample": sample.id, "play": play,
-                      "score_midi_span_ms": [span.score_start_ms, span.score_end_ms]})
-            check = check_performance_sample(candidate, span_notes(score.notes, span.score_start_ms,
-                                                                   span.score_end_ms))
+                      "score_midi_span_ms": [span.score_start_ms, span.score_end_ms],
+                      "score_pitches": sorted(n.pitch for n in score_notes)})
+            check = check_performance_sample(candidate, score_notes)
             if not check.ok:
                 dropped.append({"measure_start": m0, "measure_end": m1, "play": play, "reason": check.reason})
                 continue
