@@ -178,7 +178,12 @@ def test_kern_pieces_and_multi_part_rejection(corpora: Path) -> None:
     assert Counter(p.split for p in pieces)["test"] > 0
     # four kern spines on two staves read as two parts: an image with a staff missing is never written
     with pytest.raises(PieceRejected, match="parts"):
-        source.build_piece(_spec(source, "chopin-preludes/prelude28-05"), CONFIG)
+        source.build_piece(_spec(source, "chopin-preludes/prelude28-01"), CONFIG)
+    # two unnamed kern spines (no *I line) are one grand staff
+    from scorebridge.notation import list_parts, load_musicxml
+
+    parts = list_parts(load_musicxml(_spec(source, "chopin-preludes/prelude28-05").path))
+    assert [p.staves for p in parts] == [2]
 
 
 def test_music21_pieces_exist() -> None:

@@ -26,7 +26,6 @@ from scorebridge.fileio import atomic_dir, atomic_path, write_text
 log = logging.getLogger(__name__)
 
 MIDI_SUFFIXES = (".mid", ".midi")
-SUPERSAMPLE = 2.0  # rasterize systems at >= 2x the target staff height, then downscale (cleaner lines)
 
 
 @dataclass(frozen=True)
@@ -141,13 +140,8 @@ def _render_pages(engraved, out: Path, request: RenderRequest) -> list[Written]:
     return [Written("pages", out, f"{engraved.page_count} pages (SVG + PNG)")]
 
 
-def system_zoom(staff_height_px: float, target: float) -> float:
-    """Zoom at which to rasterize so that the staff is at least SUPERSAMPLE x the target height."""
-    return max(1.0, SUPERSAMPLE * target / staff_height_px)
-
-
 def _render_systems(engraved, out: Path, request: RenderRequest) -> list[Written]:
-    from scorebridge.render import crop_systems, normalize_system, system_crops
+    from scorebridge.render import crop_systems, normalize_system, system_crops, system_zoom
 
     crops = system_crops(engraved)
     if not crops:

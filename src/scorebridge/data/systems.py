@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 from scorebridge.constants import IMAGE_PATCH_PX
-from scorebridge.convert import system_zoom
 from scorebridge.data.checks import check_system_sample
 from scorebridge.data.schema import Sample, ms_to_samples
 from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
@@ -38,7 +37,15 @@ from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.midi import Note, read_midi, write_midi
 from scorebridge.notation import LinearizationError, select_part
 from scorebridge.notation.slicing import lmx_for_measures
-from scorebridge.render import EngravedScore, EngraveOptions, crop_systems, engrave, normalize_system, synthesize
+from scorebridge.render import (
+    EngravedScore,
+    EngraveOptions,
+    crop_systems,
+    engrave,
+    normalize_system,
+    synthesize,
+    system_zoom,
+)
 from scorebridge.render.systems import SystemCrop
 
 log = logging.getLogger(__name__)

@@ -27,12 +27,12 @@ from scorebridge.render.synth import (
     synthesize_bytes,
     synthesize_to_wav,
 )
-from scorebridge.render.systems import PixelBox, SystemCrop, SystemImage, crop_systems, system_crops
+from scorebridge.render.systems import PixelBox, SystemCrop, SystemImage, crop_systems, system_crops, system_zoom
 
 __all__ = [
     "FONTS", "SOUNDFONTS", "EngraveOptions", "EngravedScore", "MeasureInfo", "MeasurePlay", "PixelBox",
     "StaffInfo", "SynthOptions", "SystemCrop", "SystemImage", "TimemapEvent", "crop_systems", "engrave",
     "musescore_render", "normalize_system", "resize_to_staff_height", "resolve_soundfont", "svg_to_array",
     "svg_to_png", "synthesize", "synthesize_bytes", "synthesize_to_wav", "system_crops", "to_grayscale",
-    "whiten_background", "write_midi_bytes",
+    "system_zoom", "whiten_background", "write_midi_bytes",
 ]

@@ -12,6 +12,13 @@ from scorebridge.render.raster import svg_to_array
 from scorebridge.render.svglayout import Box, PageLayout, SystemLayout
 
 CROP_MARGIN_SPACES = 1.0  # margin around the union of element boxes, in staff spaces
+SUPERSAMPLE = 2.0  # rasterize systems at >= 2x the target staff height, then downscale (cleaner lines)
+
+
+def system_zoom(staff_height_px: float, target: float) -> float:
+    """Zoom at which to rasterize so that a staff of ``staff_height_px`` (at zoom 1) is at least
+    SUPERSAMPLE x the ``target`` height that normalization will bring it to."""
+    return max(1.0, SUPERSAMPLE * target / staff_height_px)
 
 
 @dataclass(frozen=True)
