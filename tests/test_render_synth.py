@@ -102,3 +102,16 @@ def test_midi_errors(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         synthesize(tmp_path / "missing.mid")
     assert not (tmp_path / "missing.wav").exists()
+
+
+def test_trim_tail_cuts_only_silence_after_the_midi_end():
+    from scorebridge.render.synth import trim_tail
+
+    audio = np.zeros(1000, np.float32)
+    audio[100] = 0.5  # inside the MIDI's length: never cut
+    audio[700] = 0.5  # the release tail ends here
+    assert len(trim_tail(audio, min_samples=400)) == 701
+    assert len(trim_tail(audio, min_samples=800)) == 800  # never shorter than the MIDI
+    stereo = np.zeros((1000, 2), np.float32)
+    stereo[650, 1] = 0.5
+    assert trim_tail(stereo, min_samples=10).shape == (651, 2)

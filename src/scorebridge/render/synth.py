@@ -93,9 +93,10 @@ def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[s
 
 def trim_tail(audio: np.ndarray, min_samples: int, threshold: float = SILENCE) -> np.ndarray:
     """Cut trailing samples quieter than ``threshold``, keeping at least ``min_samples`` (the MIDI length)."""
-    level = np.abs(audio) if audio.ndim == 1 else np.abs(audio).max(axis=1)
+    tail = audio[min_samples:]  # only the part past the MIDI's end can be cut: scan just that
+    level = np.abs(tail) if tail.ndim == 1 else np.abs(tail).max(axis=1)
     loud = np.flatnonzero(level > threshold)
-    end = max(min_samples, int(loud[-1]) + 1 if loud.size else 0)
+    end = min_samples + (int(loud[-1]) + 1 if loud.size else 0)
     return audio[: min(end, len(audio))]
 
 
