@@ -20,15 +20,18 @@ def piano_part():
     return select_part(load_musicxml(path), None, path)
 
 
-def test_slice_carries_clefs_key_and_time(piano_part) -> None:
+def test_slice_carries_clefs_and_key_like_a_printed_system(piano_part) -> None:
     state = attributes_in_force(piano_part, 10)
     assert {"divisions", "key", "time", "clef:1", "clef:2"} <= set(state)
     tokens = lmx_for_measures(piano_part, 10, 14)
     assert tokens.count("measure") == 4
     head = tokens[: tokens.index("measure", 1)]
-    assert any(t.startswith("key:fifths:") for t in head) and "time" in head
+    assert any(t.startswith("key:fifths:") for t in head)
+    assert "time" not in head  # a system repeats clefs and key, not the time signature (as OLiMPiC's LMX)
     assert "staff:1" in head and "staff:2" in head
     assert sum(t.startswith("clef:") for t in head) >= 2
+    with_time = lmx_for_measures(piano_part, 10, 14, carry=("divisions", "key", "time", "staves", "clef"))
+    assert "time" in with_time[: with_time.index("measure", 1)]
 
 
 def test_slice_of_one_staff_is_a_single_staff(piano_part) -> None:

@@ -1,8 +1,9 @@
 """LMX of a range of measures (and chosen staves) that stands alone, like one system of a page.
 
-A slice carries the attributes in force at its start (divisions, key, time, clef per staff), as an engraver
-prints clef and key at the start of every system. Selecting staves keeps their notes, renumbers them from 1 and
-replaces the other staves' notes by <forward> so that the time positions stay right.
+A slice carries the attributes in force at its start that an engraver prints again at the start of every system
+(clef per staff and key, with divisions and staves; the time signature only on request). Selecting staves
+keeps their notes, renumbers them from 1 and replaces the other staves' notes by <forward> so that the time
+positions stay right.
 """
 
 from __future__ import annotations
@@ -42,14 +43,23 @@ def attributes_in_force(part: ET.Element, index: int) -> dict[str, ET.Element]:
     return state
 
 
-def slice_part(part: ET.Element, start: int, end: int, staves: Sequence[int] | None = None) -> ET.Element:
-    """A new <part> with measures [start, end) (0-based positions), self-contained; see the module docstring."""
+# What an engraver prints again at the start of every system, and so what a system's LMX carries: clefs and the
+# key signature (plus the bookkeeping divisions/staves) but not the time signature, which is printed only where it
+# changes. The same choice as the LMX authors' split_part_to_systems, which made the OLiMPiC system LMX.
+SYSTEM_ATTRIBUTES = ("divisions", "key", "staves", "clef")
+
+
+def slice_part(part: ET.Element, start: int, end: int, staves: Sequence[int] | None = None,
+               carry: Sequence[str] = SYSTEM_ATTRIBUTES) -> ET.Element:
+    """A new <part> with measures [start, end) (0-based positions) that carries the ``carry`` attributes in force
+    at its start (names as in SYSTEM_ATTRIBUTES; add "time" for a slice that must state its meter)."""
     measures = part.findall("measure")
     if not 0 <= start < end <= len(measures):
         raise ValueError(f"measure range [{start}, {end}) is not within the part's {len(measures)} measures")
     sliced = ET.Element("part", dict(part.attrib))
     sliced.extend(copy.deepcopy(m) for m in measures[start:end])
-    _carry_attributes(sliced[0], attributes_in_force(part, start))
+    state = attributes_in_force(part, start)
+    _carry_attributes(sliced[0], {k: v for k, v in state.items() if k.split(":")[0] in carry})
     if staves is not None:
         _select_staves(sliced, list(staves))
     return sliced
@@ -61,10 +71,11 @@ def lmx_for_measures(
     end: int,
     staves: Sequence[int] | None = None,
     path: str | os.PathLike[str] | None = None,
+    carry: Sequence[str] = SYSTEM_ATTRIBUTES,
 ) -> list[str]:
     """LMX tokens of measures [start, end) (0-based positions of <measure> in ``part``), optionally only the given
     1-based ``staves`` (renumbered from 1 in the given order, e.g. [2] gives the bass staff as a single staff)."""
-    return linearize_part(slice_part(part, start, end, staves), path)
+    return linearize_part(slice_part(part, start, end, staves, carry), path)
 
 
 def _carry_attributes(first: ET.Element, state: dict[str, ET.Element]) -> None:
