@@ -221,7 +221,8 @@ def _midi_note_count(midi: bytes) -> int:
 
 def _bar(items: Iterable, request: RenderRequest, what: str):
     items = list(items)
-    return tqdm(items, desc=what, unit=what[:-1], disable=not request.progress or len(items) < 4, leave=False)
+    show = None if request.progress and len(items) >= 4 else True  # None: a bar on a terminal, none in a pipe
+    return tqdm(items, desc=what, unit=what[:-1], disable=show, leave=False)
 
 
 def run_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | None = None,
@@ -233,7 +234,7 @@ def run_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | No
     written: list[Written] = []
     steps = [("systems", out_dir / "systems"), ("pages", out_dir / "pages"), ("lmx", out_dir / "score.lmx"),
              ("midi", out_dir / "score.mid"), ("audio", out_dir / "score.wav")]
-    for target, out in tqdm(steps, desc="demo", unit="step", disable=not progress, leave=False):
+    for target, out in tqdm(steps, desc="demo", unit="step", disable=None if progress else True, leave=False):
         written += render(score, target, out, request)
     from scorebridge.notation import lmx_to_musicxml, read_lmx_file
 
