@@ -26,7 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from scorebridge.data.performance import align_measures, check_notes, measure_spans, span_notes
+from scorebridge.data.performance import (
+    BOUNDARY_LEAD_MS,
+    align_measures,
+    check_notes,
+    measure_spans,
+    span_notes,
+)
 from scorebridge.data.sources.asap import AsapScore, AsapSource, load_score
 from scorebridge.data.sources.base import PieceRejected, PieceSpec
 from scorebridge.errors import ScorebridgeError
@@ -35,7 +41,7 @@ from scorebridge.midi import read_midi
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO.parent / "shared" / "corpora"
 OUT = REPO / "bench" / "out"
-LEAD = [0]  # --lead, set before the pool forks
+LEAD = [BOUNDARY_LEAD_MS]  # --lead, set before the pool forks
 QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0)
 
 
@@ -146,7 +152,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--measures", type=int, default=4, help="measures per block (a system stand-in)")
-    parser.add_argument("--lead", type=int, default=0, help="boundary lead in ms (see align_measures)")
+    parser.add_argument("--lead", type=int, default=BOUNDARY_LEAD_MS, help="boundary lead in ms (see align_measures)")
     args = parser.parse_args()
     LEAD[0] = args.lead
     logging.basicConfig(level=logging.WARNING)

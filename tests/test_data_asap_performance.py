@@ -165,7 +165,7 @@ def test_align_measures_with_pickup_and_repeat() -> None:
     assert [p[1] for p in score_plays(order, measure_lengths(part), clock)] == [0, 500, 2500, 4500, 6500, 8500]
     score = [Beat(0, False)] + [Beat(500 + 500 * i, i % 4 == 0) for i in range(20)]
     performance = [Beat(2 * b.time_ms + 100, b.downbeat) for b in score]  # half speed, 100 ms late
-    alignment = align_measures(part, clock, score, performance)
+    alignment = align_measures(part, clock, score, performance, lead_ms=0)
     assert alignment.unfolded
     assert [(p.measure, p.start_ms, p.end_ms) for p in alignment.plays] == [
         (0, 100, 1100), (1, 1100, 5100), (2, 5100, 9100), (1, 9100, 13100), (2, 13100, 17100), (3, 17100, 21100)]
@@ -173,6 +173,8 @@ def test_align_measures_with_pickup_and_repeat() -> None:
     assert [(s.start_ms, s.end_ms, s.first_play) for s in spans] == [(1100, 9100, 1), (9100, 17100, 3)]
     assert measure_spans(alignment, 2, 4) == [measure_spans(alignment, 2, 4)[0]]  # 2-3 only in a row once
     assert measure_spans(alignment, 0, 3)[0].start_ms == 100
+    early = align_measures(part, clock, score, performance)  # the default lead: boundaries 50 ms earlier
+    assert [(p.start_ms, p.end_ms) for p in early.plays][:2] == [(50, 1050), (1050, 5050)]
     three = [Beat(b.time_ms, i % 3 == 1) for i, b in enumerate(score)]  # downbeats every 3 beats: not this score
     with pytest.raises(PieceRejected, match="do not match the score annotations"):
         align_measures(part, clock, three, [Beat(2 * b.time_ms, b.downbeat) for b in three])

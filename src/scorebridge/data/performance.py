@@ -52,7 +52,7 @@ DOWNBEAT_TOLERANCE = 0.25  # a downbeat this close to a measure's clock start (Ã
 DOWNBEAT_MIN_SLACK_MS = 5  # and at least this close (ms rounding on both sides)
 COUNT_TOLERANCE = 0.05  # the check: performance note count within Â±5% of the score's
 MIN_PITCH_F1 = 0.9  # and pitch multisets with F1 >= 0.9
-BOUNDARY_LEAD_MS = 0  # performance measure boundaries this much before the mapped beat (see align_measures)
+BOUNDARY_LEAD_MS = 50  # measure boundaries this much before the mapped beat: 74.8% of blocks pass vs 70.3% at 0
 
 
 # -- annotations ------------------------------------------------------------------------------------------
