@@ -229,6 +229,26 @@ def test_runs_failing_the_check_are_skipped_and_recorded(kern, lieder, monkeypat
         lieder[0].build_piece(lieder[1], CONFIG)
 
 
+def test_a_run_without_an_lmx_is_skipped_not_the_piece(kern, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scorebridge.data.systems as systems
+    from scorebridge.notation import LinearizationError
+
+    source, spec, samples = kern
+    bad = samples[2].measure_start
+    real = systems.lmx_for_measures
+
+    def fake(part, start, end, **kw):
+        if start == bad:
+            raise LinearizationError(spec.path, "7", "'17in16' is not an LMX token")
+        return real(part, start, end, **kw)
+
+    monkeypatch.setattr(systems, "lmx_for_measures", fake)
+    built = source.build_piece(spec, CONFIG)
+    assert bad not in [s.measure_start for s in built] and len(built) == len(samples) - 1
+    reasons = [r["reason"] for r in built[0].meta["skipped_runs"] if r["measure_start"] == bad]
+    assert reasons == ["LMX: measure 7: '17in16' is not an LMX token"]
+
+
 def test_notes_tied_in_across_a_system_break(corpora: Path) -> None:
     source = KernPianoSource(corpora)
     samples = source.build_piece(_spec(source, TIED_PIECE), BuildConfig(seed=4))

@@ -129,7 +129,13 @@ def build_system_samples(spec: PieceSpec, config: BuildConfig, musicxml: str,
         raise PieceRejected(f"no system run could be aligned ({reasons})")
     samples: list[Sample] = []
     for run in runs:
-        sample = _sample(spec, config, len(samples), [systems[i] for i in run], part, plays, notes, audio, soundfont)
+        try:
+            sample = _sample(spec, config, len(samples), [systems[i] for i in run], part, plays, notes, audio,
+                             soundfont)
+        except LinearizationError as exc:  # e.g. a tuplet ratio LMX has no token for: only this run is lost
+            first, last = systems[run[0]].crop, systems[run[-1]].crop
+            skipped.append(SkippedRun(first.measure_start, last.measure_end, f"LMX: {exc.problem}"))
+            continue
         # Verovio's MIDI can disagree with the notation it engraved (a tie across voices played as two strikes):
         # such a run is not written, and the reason is kept with the piece's other samples.
         result = check_system_sample(sample)
@@ -350,10 +356,7 @@ def _sample(spec: PieceSpec, config: BuildConfig, index: int, systems: list[_Sys
     span = first_play_span(plays, m_start, m_end)
     assert not isinstance(span, str), span  # plan_runs only keeps aligned runs
     start_ms, end_ms = span
-    try:
-        lmx = lmx_for_measures(part, m_start, m_end, path=spec.path)
-    except LinearizationError as exc:
-        raise PieceRejected(f"LMX of measures [{m_start}, {m_end}): {exc.problem}") from exc
+    lmx = lmx_for_measures(part, m_start, m_end, path=spec.path)  # LinearizationError: the caller skips the run
     image = stack_images([s.image for s in systems])
     return Sample(
         id=sample_id(spec, "system", index), source=spec.source, piece=spec.piece, split=spec.split,
