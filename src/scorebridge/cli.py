@@ -152,6 +152,7 @@ def _run_data(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     # Imported here so that `--help` stays fast and argument errors need no heavy imports.
     from scorebridge import convert
+    from scorebridge.fileio import write_text
 
     progress = not args.quiet
     if args.command == "lmx":
@@ -163,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         text = convert.score_lmx_text(args.input, part=args.part)
         if args.output:
-            convert.write_text_output(args.output, text + "\n")
+            write_text(args.output, text + "\n")
         else:
             sys.stdout.write(text + "\n")
         return 0

@@ -79,10 +79,6 @@ def lmx_file_to_musicxml(lmx_path: str | os.PathLike[str], out: str | os.PathLik
     return Written("musicxml", Path(out), f"{len(tokens)} LMX tokens")
 
 
-def write_text_output(out: str | os.PathLike[str], text: str) -> None:
-    write_text(out, text)
-
-
 def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[str],
            request: RenderRequest = RenderRequest()) -> list[Written]:
     """Render ``score`` to ``target`` (systems, pages, midi, audio, lmx) at ``out``."""
@@ -236,11 +232,9 @@ def run_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | No
              ("midi", out_dir / "score.mid"), ("audio", out_dir / "score.wav")]
     for target, out in tqdm(steps, desc="demo", unit="step", disable=None if progress else True, leave=False):
         written += render(score, target, out, request)
-    from scorebridge.notation import lmx_to_musicxml, read_lmx_file
-
-    roundtrip = out_dir / "score-from-lmx.musicxml"
-    write_text(roundtrip, lmx_to_musicxml(read_lmx_file(out_dir / "score.lmx")))
-    written.append(Written("musicxml", roundtrip, "MusicXML rebuilt from the LMX"))
+    # the same path as `scorebridge lmx --to-musicxml`
+    roundtrip = lmx_file_to_musicxml(out_dir / "score.lmx", out_dir / "score-from-lmx.musicxml")
+    written.append(Written("musicxml", roundtrip.path, "MusicXML rebuilt from the LMX"))
     return written
 
 
