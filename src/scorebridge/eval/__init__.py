@@ -1,0 +1,1 @@
+"""Evaluation: quality metrics (codecs, transcription) and reference tools that the benchmarks call."""
