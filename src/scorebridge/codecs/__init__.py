@@ -1,0 +1,1 @@
+"""Learned tokenizers for continuous modalities: the image RQ-VAE (`codecs.image`) and the audio codec."""
