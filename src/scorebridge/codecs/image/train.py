@@ -68,18 +68,27 @@ class ImageTrainResult:
 
 
 def load_train_images(data_dirs: list[Path], max_images: int, seed: int) -> list[np.ndarray]:
-    """Up to ``max_images`` system images of split "train" (never valid/test), a seeded random choice."""
-    from scorebridge.data.dataset import iter_samples, load_manifest
+    """Up to ``max_images`` system images of split "train" (never valid/test) from a seeded random choice of
+    shards (pieces): reading whole shards, not scattered samples, keeps start-up to the shards needed."""
+    import webdataset as wds
 
-    rows = [(d, r["id"]) for d in data_dirs for r in load_manifest(d)
-            if r["split"] == "train" and r.get("image_hw")]
-    rng = np.random.default_rng(seed)
-    chosen = {rows[i] for i in rng.permutation(len(rows))[:max_images]}
-    images = []
+    from scorebridge.data.dataset import load_manifest
+    from scorebridge.data.schema import from_record
+
+    shards: dict[tuple[Path, str], int] = {}
     for d in data_dirs:
-        wanted = {sid for dd, sid in chosen if dd == d}
-        for sample in iter_samples(d, split="train"):
-            if sample.id in wanted and sample.image is not None:
+        for r in load_manifest(d):
+            if r["split"] == "train" and r.get("image_hw"):
+                shards[(d, r["shard"])] = shards.get((d, r["shard"]), 0) + 1
+    order = sorted(shards)
+    np.random.default_rng(seed).shuffle(order)
+    images: list[np.ndarray] = []
+    for d, shard in order:
+        if len(images) >= max_images:
+            break
+        for record in wds.WebDataset(str(d / shard), shardshuffle=False, empty_check=False):
+            sample = from_record(record)
+            if sample.split == "train" and sample.image is not None and len(images) < max_images:
                 images.append(sample.image)
     if not images:
         raise InputError(data_dirs[0] if data_dirs else ".", "no train-split images in the given datasets")
