@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -18,6 +19,7 @@ from torch.nn import functional as F
 from scorebridge.checkpoint import config_from_dict, load_weights_strict, read_checkpoint_meta, save_checkpoint
 
 from .config import ImageCodecConfig
+from .preprocess import image_to_tensor, pad_to_patches, tensor_to_image
 from .quantizer import ResidualQuantizer
 
 log = logging.getLogger(__name__)
@@ -191,3 +193,16 @@ def load_image_codec(path: str | os.PathLike[str], device: str | torch.device = 
     load_weights_strict(model, path)
     log.debug("loaded image codec from %s (%d parameters)", path, count_parameters(model))
     return model.to(device).eval()
+
+
+def encode_image(model: ImageCodec, img: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) system image (any size) -> (ceil(H/16), ceil(W/16), Q) int64 codes; pads with white."""
+    device = next(model.parameters()).device
+    return model.encode(image_to_tensor(pad_to_patches(img, patch=model.config.patch_px)).to(device))[0].cpu().numpy()
+
+
+def decode_image(model: ImageCodec, codes: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """(h, w, Q) codes -> uint8 (16h, 16w) image, cropped to ``size`` = (H, W) when given."""
+    device = next(model.parameters()).device
+    img = tensor_to_image(model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.long, device=device)[None]))
+    return img if size is None else img[:size[0], :size[1]]
