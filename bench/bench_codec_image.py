@@ -91,6 +91,7 @@ def main() -> None:
     model = load_image_codec(args.codec)
     images = test_images(args.data, args.max_images, args.seed)
     per_image, enc_s, dec_s, pixels = [], 0.0, 0.0, 0
+    used = [set() for _ in range(model.config.num_quantizers)]
     for sid, img in tqdm(images, desc="test images", disable=None):
         h, w = img.shape
         x = image_to_tensor(pad_to_patches(img))
@@ -99,6 +100,8 @@ def main() -> None:
         t1 = time.perf_counter()
         recon = tensor_to_image(model.decode(codes))[:h, :w]
         t2 = time.perf_counter()
+        for q, seen in enumerate(used):
+            seen.update(codes[..., q].flatten().tolist())
         enc_s, dec_s, pixels = enc_s + t1 - t0, dec_s + t2 - t1, pixels + x.numel()
         per_image.append((sid, h, w, psnr(img, recon), ink_f1(img, recon)))
 
@@ -115,6 +118,8 @@ def main() -> None:
         "|---|---|---|---|",
         f"| PSNR (dB) | {psnrs.mean():.2f} | {np.median(psnrs):.2f} | {np.percentile(psnrs, 10):.2f} |",
         f"| ink F1 | {f1s.mean():.4f} | {np.median(f1s):.4f} | {np.percentile(f1s, 10):.4f} |",
+        "",
+        f"Codes used per codebook (of {model.config.codebook_size}): {', '.join(str(len(u)) for u in used)}.",
         "",
         "| speed (batch 1) | value |",
         "|---|---|",
