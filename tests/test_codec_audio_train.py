@@ -132,9 +132,9 @@ def test_adversarial_step_runs_and_discriminator_shapes(tones: Path, tmp_path: P
     for f in feats[5:]:
         assert f[-1].dim() == 4 and f[-1].shape[:2] == (2, 1)
     fake = disc(wav * 0.5)
-    assert float(discriminator_loss(feats, fake)) > 0
+    assert float(discriminator_loss(feats, fake).detach()) > 0
     g = generator_losses(feats, disc(wav))
-    assert float(g.feature_matching) == 0.0
+    assert float(g.feature_matching.detach()) == 0.0
     result = train_audio_codec(_config(steps=1, adversarial=True, disc_width=4), [tones], tmp_path / "adv",
                                progress=False)
     row = json.loads((tmp_path / "adv" / "train_log.jsonl").read_text().splitlines()[-1])
