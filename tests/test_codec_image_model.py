@@ -162,3 +162,15 @@ def test_image_helpers_pad_encode_decode_crop():
     assert decode_image(model, codes).shape == (48, 80)
     out = decode_image(model, codes, size=img.shape)
     assert out.shape == img.shape and out.dtype == np.uint8
+
+
+def test_ink_weighting_counts_light_grey_staff_lines():
+    from scorebridge.codecs.image.losses import ink_weighted_l1
+
+    img = np.full((32, 32), 255, np.uint8)
+    img[10] = 175  # a 1-px staff line as an 18-px staff renders it
+    target, white = image_to_tensor(img), torch.ones(1, 1, 32, 32)
+    plain = (white - target).abs().mean().item()
+    config = IMAGE_PRESETS["tiny"]
+    assert ink_weighted_l1(white, target, config.ink_boost, config.ink_threshold).item() > 5 * plain
+    assert ink_weighted_l1(white, target, config.ink_boost, 0.0).item() == pytest.approx(plain)

@@ -28,6 +28,9 @@ class ImageCodecConfig:
     mse_weight: float = 1.0
     ink_weight: float = 1.0  # ink-weighted L1 (losses.py)
     ink_boost: float = 9.0  # an ink pixel weighs 1 + ink_boost in the ink-weighted L1
+    # In [-1, 1]. Paper is whitened to exactly 1, and at an 18-px staff the 1-px staff lines are light grey
+    # (about 175/255 = 0.37), so anything darker than 0.9 (~242/255) is ink; mid-grey would miss staff lines.
+    ink_threshold: float = 0.9
     edge_weight: float = 1.0  # multi-scale Sobel gradient L1 (losses.py)
 
     def __post_init__(self) -> None:

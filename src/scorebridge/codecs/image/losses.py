@@ -20,7 +20,6 @@ from torch.nn import functional as F
 
 from .config import ImageCodecConfig
 
-INK_THRESHOLD = 0.0  # in [-1, 1]: darker than mid-grey counts as ink
 EDGE_SCALES = (1, 2, 4)
 
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
@@ -38,8 +37,8 @@ class ImageLosses:
         return {k: float(getattr(self, k).detach()) for k in ("total", "mse", "ink_l1", "edge", "commit")}
 
 
-def ink_weighted_l1(recon: torch.Tensor, target: torch.Tensor, ink_boost: float) -> torch.Tensor:
-    weight = 1.0 + ink_boost * (target < INK_THRESHOLD).to(target.dtype)
+def ink_weighted_l1(recon: torch.Tensor, target: torch.Tensor, ink_boost: float, ink_threshold: float) -> torch.Tensor:
+    weight = 1.0 + ink_boost * (target < ink_threshold).to(target.dtype)
     return (weight * (recon - target).abs()).sum() / weight.sum()
 
 
@@ -63,7 +62,7 @@ def image_codec_losses(recon: torch.Tensor, target: torch.Tensor, commit_loss: t
                        config: ImageCodecConfig) -> ImageLosses:
     """All terms for one batch; ``commit_loss`` comes from the quantizer, already weighted."""
     mse = F.mse_loss(recon, target)
-    ink = ink_weighted_l1(recon, target, config.ink_boost)
+    ink = ink_weighted_l1(recon, target, config.ink_boost, config.ink_threshold)
     edge = multiscale_edge_l1(recon, target)
     total = config.mse_weight * mse + config.ink_weight * ink + config.edge_weight * edge + commit_loss
     return ImageLosses(total, mse, ink, edge, commit_loss)
