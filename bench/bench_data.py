@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import music21  # noqa: F401  (imported once per worker in a build; kept out of the timings)
 import verovio
 
 from scorebridge.data.registry import resolve_source

@@ -148,6 +148,10 @@ def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.Pa
 
 
 def _channels(audio: np.ndarray, mono: bool) -> np.ndarray:
+    if mono and audio.shape[1] == 2:
+        # Same values as mean(axis=1) for two channels, ~10x faster: a strided reduction over an axis of
+        # length 2 was a second per minute of audio.
+        return (audio[:, 0] + audio[:, 1]) * np.float32(0.5)
     if mono:
         return np.ascontiguousarray(audio.mean(axis=1, dtype=np.float32))
     if audio.shape[1] == 1:
