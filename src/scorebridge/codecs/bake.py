@@ -1,0 +1,329 @@
+"""Baking: a data-engine dataset into token shards, every image and audio clip tokenized at every shift.
+
+One pixel or one sample of offset changes every code, so (after the reference system) each image is encoded
+at the 32 placements of ``tokens.shifts.IMAGE_SHIFTS`` and each clip at the 9 offsets of ``AUDIO_SHIFTS``;
+training draws one at random, evaluation takes the centre one. Training images also get degraded variants
+(``data.augment``) for when the image is the model's *input*; variant 0 is always the clean image, the only
+one used when the image is a target. Valid and test samples get the clean variant only.
+
+Layout of a baked folder::
+
+    bake.json                 settings, codec configs, the datasets baked (a rerun must match)
+    codebooks.safetensors     image (Q, K, D) and audio (Q, K, D) codebook vectors, for embedding init
+    shards/<dataset>/<shard>.tar   one token shard per input shard (WebDataset; written atomically)
+    done/<dataset>/<shard>.json    the manifest rows of a finished shard (written after the shard)
+    manifest.jsonl            one row per baked sample (written at the end)
+
+A record holds ``json`` (the sample's manifest row plus token shapes), ``image.npy`` int16
+(shifts, variants, h, w, Q), ``audio.npy`` int16 (shifts, Q, frames), and the sample's ``lmx`` and
+``notes.json`` as they were, so the translator reads one shard per step. Killing a bake at any moment and
+running it again finishes it without duplicates: a shard counts as done only when its ``done`` file exists.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..checkpoint import config_to_dict
+from ..data.augment import degrade_variants
+from ..data.dataset import load_manifest
+from ..data.schema import Sample, from_record
+from ..errors import InputError
+from ..fileio import atomic_path
+from ..tokens.shifts import AUDIO_SHIFTS, IMAGE_SHIFTS, shift_and_pad_image, shift_audio
+from .audio import AudioCodec, load_audio_codec, prepare_audio
+from .image import ImageCodec, image_to_tensor, load_image_codec
+
+log = logging.getLogger(__name__)
+
+BAKE_VERSION = 1
+CODEBOOKS_NAME = "codebooks.safetensors"
+REFERENCE_DEGRADED = 5  # degraded copies per training image, besides the clean one (reference: 5)
+
+
+@dataclass(frozen=True)
+class BakeOptions:
+    degraded: int = REFERENCE_DEGRADED  # extra degraded image variants for training samples
+    image_shifts: str = "all"  # "all" (32) or "centre" (1: a quick bake for evaluation or CPU experiments)
+    audio_shifts: str = "all"  # "all" (9) or "centre"
+    seed: int = 0
+    splits: tuple[str, ...] = ("train", "valid", "test")
+
+    def __post_init__(self) -> None:
+        for name in (self.image_shifts, self.audio_shifts):
+            if name not in ("all", "centre"):
+                raise ValueError(f"shifts must be 'all' or 'centre', not {name!r}")
+        if self.degraded < 0:
+            raise ValueError(f"degraded must be >= 0, not {self.degraded}")
+
+
+@dataclass(frozen=True)
+class Codecs:
+    image: ImageCodec | None
+    audio: AudioCodec | None
+
+
+@dataclass(frozen=True)
+class BakeReport:
+    out: Path
+    shards: int
+    baked_shards: int  # in this run; the others were done before
+    samples: int
+    image_encodes: int  # images passed through the encoder in this run (shifts x variants)
+    audio_seconds: float  # audio seconds passed through the encoder in this run (all shifts)
+
+
+@dataclass(frozen=True)
+class BakedSample:
+    """One baked record. ``image`` (S, V, h, w, Q), ``audio`` (S, Q, frames), int16, either may be None."""
+
+    id: str
+    split: str
+    meta: dict[str, Any]
+    image: np.ndarray | None = field(default=None, repr=False)
+    audio: np.ndarray | None = field(default=None, repr=False)
+    lmx: tuple[str, ...] | None = None
+    notes_json: bytes | None = field(default=None, repr=False)
+
+
+def load_codecs(folder: str | os.PathLike[str]) -> Codecs:
+    """The codecs of a folder holding ``image/`` and/or ``audio/`` checkpoint folders (at least one)."""
+    root = Path(folder)
+    image = load_image_codec(root / "image") if (root / "image").exists() else None
+    audio = load_audio_codec(root / "audio") if (root / "audio").exists() else None
+    if image is None and audio is None:
+        raise InputError(root, "no codec here: expected an image/ or audio/ checkpoint folder")
+    return Codecs(image, audio)
+
+
+def image_shift_list(options: BakeOptions) -> list[tuple[int, int]]:
+    return list(IMAGE_SHIFTS) if options.image_shifts == "all" else [(0, 0)]
+
+
+def audio_shift_list(options: BakeOptions) -> list[int]:
+    return list(AUDIO_SHIFTS) if options.audio_shifts == "all" else [0]
+
+
+def sample_seed(sample_id: str, seed: int) -> int:
+    """A stable per-sample seed (Python's hash() changes between runs)."""
+    return zlib.crc32(sample_id.encode()) ^ (seed * 0x9E3779B1 & 0xFFFFFFFF)
+
+
+def bake_image(codec: ImageCodec, img: np.ndarray, shifts: Sequence[tuple[int, int]], variants: int,
+               seed: int) -> np.ndarray:
+    """int16 (S, V, h, w, Q) codes of ``img`` at every shift, for the clean image and ``variants - 1`` degraded
+    copies (each degraded once, then placed at every shift, so the shifts of a variant show the same pixels)."""
+    device = next(codec.parameters()).device
+    per_variant = []
+    for variant in degrade_variants(img, variants, seed):
+        batch = torch.cat([image_to_tensor(shift_and_pad_image(variant, dx, dy)) for dx, dy in shifts])
+        per_variant.append(codec.encode(batch.to(device)).cpu().numpy())  # (S, h, w, Q)
+    return np.stack(per_variant, axis=1).astype(np.int16)
+
+
+def bake_audio(codec: AudioCodec, audio: np.ndarray, sample_rate: int, shifts: Sequence[int]) -> np.ndarray:
+    """int16 (S, Q, frames) codes of mono ``audio`` resampled to the codec's rate, at every offset (in samples
+    of the codec's rate, as the reference's -20..+20 at 44.1 kHz)."""
+    device = next(codec.parameters()).device
+    wav = prepare_audio(audio, sample_rate, codec.config.sample_rate)[0, 0].numpy()
+    batch = torch.from_numpy(np.stack([shift_audio(wav, s) for s in shifts]))[:, None]
+    return codec.encode(batch.to(device)).cpu().numpy().astype(np.int16)
+
+
+def bake_sample(sample: Sample, codecs: Codecs, options: BakeOptions) -> dict[str, Any]:
+    """The token record of one sample (pure given the codecs and options)."""
+    row = sample.row()
+    meta: dict[str, Any] = {"sample": row, "meta": dict(sample.meta)}
+    record: dict[str, Any] = {"__key__": sample.id}
+    seed = sample_seed(sample.id, options.seed)
+    if sample.image is not None and codecs.image is not None:
+        variants = 1 + (options.degraded if sample.split == "train" else 0)
+        codes = bake_image(codecs.image, sample.image, image_shift_list(options), variants, seed)
+        record["image.npy"] = _npy(codes)
+        meta["image_codes"] = list(codes.shape)
+        meta["image_shifts"] = [list(s) for s in image_shift_list(options)]
+    if sample.audio is not None and codecs.audio is not None:
+        codes = bake_audio(codecs.audio, sample.audio, sample.sample_rate, audio_shift_list(options))
+        record["audio.npy"] = _npy(codes)
+        meta["audio_codes"] = list(codes.shape)
+        meta["audio_shifts"] = audio_shift_list(options)
+        meta["audio_sample_rate"] = codecs.audio.config.sample_rate
+    if sample.lmx is not None:
+        record["lmx"] = (" ".join(sample.lmx) + "\n").encode()
+    if sample.notes is not None:
+        record["notes.json"] = json.dumps([[n.onset, n.offset, n.pitch, n.velocity, n.program, n.is_drum]
+                                           for n in sample.notes]).encode()
+    record["json"] = json.dumps(meta, sort_keys=True).encode()
+    return record
+
+
+def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathLike[str],
+         out: str | os.PathLike[str], options: BakeOptions = BakeOptions(), limit: int | None = None,
+         progress: bool = False) -> BakeReport:
+    """Bake (or resume baking) datasets into token shards in ``out``; see the module docstring."""
+    import webdataset as wds
+    from tqdm import tqdm
+
+    out = Path(out)
+    codecs = load_codecs(codecs_dir)
+    datasets = {_dataset_name(Path(d)): Path(d) for d in data_dirs}
+    if len(datasets) != len(data_dirs):
+        raise InputError(out, "two datasets share a folder name; bake them into separate folders")
+    _check_or_write_settings(out, codecs, options, datasets)
+    _write_codebooks(out, codecs)
+    jobs = []  # (dataset name, shard, rows)
+    for name, root in datasets.items():
+        rows = [r for r in load_manifest(root) if r["split"] in options.splits]
+        by_shard: dict[str, list[dict]] = {}
+        for r in rows:
+            by_shard.setdefault(r["shard"], []).append(r)
+        jobs += [(name, root, shard, shard_rows) for shard, shard_rows in by_shard.items()]
+    if limit is not None:
+        jobs = jobs[:limit]
+    todo = [j for j in jobs if not _done_file(out, j[0], j[2]).exists()]
+    encodes, audio_s = 0, 0.0
+    with tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="bake", unit="shard",
+              disable=not progress) as bar:
+        for name, root, shard, rows in todo:
+            wanted = {r["id"] for r in rows}
+            baked_rows = []
+            target = out / "shards" / name / Path(shard).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as tmp, wds.TarWriter(str(tmp)) as sink:
+                for raw in wds.WebDataset(str(root / shard), shardshuffle=False, empty_check=False):
+                    if raw["__key__"] not in wanted:
+                        continue
+                    sample = from_record(raw)
+                    record = bake_sample(sample, codecs, options)
+                    sink.write(record)
+                    meta = json.loads(record["json"])
+                    if "image_codes" in meta:
+                        encodes += meta["image_codes"][0] * meta["image_codes"][1]
+                    if "audio_codes" in meta and sample.audio is not None:
+                        audio_s += len(sample.audio) / sample.sample_rate * meta["audio_codes"][0]
+                    baked_rows.append(_manifest_row(sample, meta, f"shards/{name}/{target.name}", name))
+            done = _done_file(out, name, shard)
+            done.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(done) as tmp:
+                tmp.write_text(json.dumps(baked_rows) + "\n")
+            bar.update(1)
+    total = _write_manifest(out, jobs)
+    return BakeReport(out, len(jobs), len(todo), total, encodes, audio_s)
+
+
+def iter_baked(folder: str | os.PathLike[str], split: str | None = None) -> Iterator[BakedSample]:
+    """Every baked sample in manifest order, optionally of one split."""
+    import webdataset as wds
+
+    root = Path(folder)
+    rows = [r for r in _read_manifest(root) if split is None or r["split"] == split]
+    wanted = {r["id"] for r in rows}
+    for shard in dict.fromkeys(r["shard"] for r in rows):
+        for raw in wds.WebDataset(str(root / shard), shardshuffle=False, empty_check=False):
+            if raw["__key__"] in wanted:
+                yield _from_baked_record(raw)
+
+
+def _from_baked_record(raw: dict[str, Any]) -> BakedSample:
+    meta = json.loads(bytes(raw["json"]))
+    image = np.load(io.BytesIO(bytes(raw["image.npy"]))) if "image.npy" in raw else None
+    audio = np.load(io.BytesIO(bytes(raw["audio.npy"]))) if "audio.npy" in raw else None
+    lmx = tuple(bytes(raw["lmx"]).decode().split()) if "lmx" in raw else None
+    notes = bytes(raw["notes.json"]) if "notes.json" in raw else None
+    return BakedSample(raw["__key__"], meta["sample"]["split"], meta, image, audio, lmx, notes)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _dataset_name(root: Path) -> str:
+    if not (root / "manifest.jsonl").is_file():
+        raise InputError(root, "not a built dataset (no manifest.jsonl); run `scorebridge data build` first")
+    return root.resolve().name
+
+
+def _done_file(out: Path, name: str, shard: str) -> Path:
+    return out / "done" / name / (Path(shard).stem + ".json")
+
+
+def _manifest_row(sample: Sample, meta: dict[str, Any], shard: str, dataset: str) -> dict[str, Any]:
+    return {"id": sample.id, "dataset": dataset, "source": sample.source, "piece": sample.piece,
+            "split": sample.split, "kind": sample.kind, "shard": shard,
+            "image_codes": meta.get("image_codes"), "audio_codes": meta.get("audio_codes"),
+            "lmx_tokens": len(sample.lmx) if sample.lmx is not None else None,
+            "notes": len(sample.notes) if sample.notes is not None else None}
+
+
+def _write_manifest(out: Path, jobs: Sequence[tuple]) -> int:
+    rows: list[dict] = []
+    for name, _root, shard, _rows in jobs:
+        rows += json.loads(_done_file(out, name, shard).read_text())
+    with atomic_path(out / "manifest.jsonl") as tmp:
+        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    return len(rows)
+
+
+def _read_manifest(root: Path) -> list[dict[str, Any]]:
+    file = root / "manifest.jsonl"
+    if not file.is_file():
+        raise InputError(root, "not a baked token folder (no manifest.jsonl); run `scorebridge codec bake`")
+    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+
+
+def _settings(codecs: Codecs, options: BakeOptions, datasets: dict[str, Path]) -> dict[str, Any]:
+    return {
+        "version": BAKE_VERSION, "options": config_to_dict(options), "datasets": sorted(datasets),
+        "image_codec": config_to_dict(codecs.image.config) if codecs.image else None,
+        "audio_codec": config_to_dict(codecs.audio.config) if codecs.audio else None,
+        "codec_digest": _codec_digest(codecs),
+    }
+
+
+def _codec_digest(codecs: Codecs) -> str:
+    """A checksum of the codebooks: baking resumed with other weights would mix two token vocabularies."""
+    crc = 0
+    for codec in (codecs.image, codecs.audio):
+        if codec is not None:
+            crc = zlib.crc32(codec.codebook_vectors().float().numpy().tobytes(), crc)
+    return f"{crc:08x}"
+
+
+def _check_or_write_settings(out: Path, codecs: Codecs, options: BakeOptions, datasets: dict[str, Path]) -> None:
+    settings = _settings(codecs, options, datasets)
+    file = out / "bake.json"
+    if file.exists():
+        old = json.loads(file.read_text())
+        if old != settings:
+            changed = sorted(k for k in settings if old.get(k) != settings[k])
+            raise InputError(out, f"already holds a bake with other settings ({', '.join(changed)}); "
+                                  "use a new --out folder")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(file) as tmp:
+        tmp.write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")
+
+
+def _write_codebooks(out: Path, codecs: Codecs) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {}
+    if codecs.image is not None:
+        tensors["image"] = codecs.image.codebook_vectors().detach().float().cpu().contiguous()
+    if codecs.audio is not None:
+        tensors["audio"] = codecs.audio.codebook_vectors().detach().float().cpu().contiguous()
+    with atomic_path(out / CODEBOOKS_NAME) as tmp:
+        save_file(tensors, str(tmp))
