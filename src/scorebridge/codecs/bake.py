@@ -43,6 +43,7 @@ from ..errors import InputError
 from ..fileio import atomic_path
 from ..tokens.shifts import AUDIO_SHIFTS, IMAGE_SHIFTS, shift_and_pad_image, shift_audio
 from .audio import AudioCodec, load_audio_codec, prepare_audio
+from .files import checkpoint_dir
 from .image import ImageCodec, image_to_tensor, load_image_codec
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,10 @@ class BakedSample:
 
 
 def load_codecs(folder: str | os.PathLike[str]) -> Codecs:
-    """The codecs of a folder holding ``image/`` and/or ``audio/`` checkpoint folders (at least one)."""
+    """The codecs of a folder holding ``image/`` and/or ``audio/`` (checkpoint or training-run folders)."""
     root = Path(folder)
-    image = load_image_codec(root / "image") if (root / "image").exists() else None
-    audio = load_audio_codec(root / "audio") if (root / "audio").exists() else None
+    image = load_image_codec(checkpoint_dir(root / "image")) if (root / "image").exists() else None
+    audio = load_audio_codec(checkpoint_dir(root / "audio")) if (root / "audio").exists() else None
     if image is None and audio is None:
         raise InputError(root, "no codec here: expected an image/ or audio/ checkpoint folder")
     return Codecs(image, audio)

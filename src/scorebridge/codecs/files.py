@@ -1,0 +1,165 @@
+"""Codec work on ordinary files: an image or a recording to a `.npz` of codes and back (`scorebridge codec`).
+
+A codes file holds ``codes`` (int16; image (h, w, Q), audio (Q, frames)), ``kind`` and the original size
+(``height``/``width`` or ``num_samples`` + ``sample_rate``) so decoding gives back an output of the input's size.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..fileio import atomic_path
+
+log = logging.getLogger(__name__)
+
+KINDS = ("image", "audio")
+
+
+@dataclass(frozen=True)
+class CodesInfo:
+    kind: str
+    shape: tuple[int, ...]
+    output: Path
+
+
+def checkpoint_dir(path: str | os.PathLike[str]) -> Path:
+    """A codec checkpoint folder, or a training-run folder whose latest checkpoint is in ``codec/``."""
+    folder = Path(path)
+    if (folder / "config.json").is_file():
+        return folder
+    if (folder / "codec" / "config.json").is_file():
+        return folder / "codec"
+    raise InputError(folder, "not a codec checkpoint (no config.json here or in codec/)")
+
+
+def load_codec(kind: str, path: str | os.PathLike[str]):
+    """The image or audio codec of a checkpoint (or training-run) folder, in eval mode."""
+    if kind == "image":
+        from .image import load_image_codec
+
+        return load_image_codec(checkpoint_dir(path))
+    if kind == "audio":
+        from .audio import load_audio_codec
+
+        return load_audio_codec(checkpoint_dir(path))
+    raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """A grayscale uint8 (H, W) image from any format Pillow reads."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("L"), dtype=np.uint8)
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(path, f"not a readable image ({exc})") from None
+
+
+def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate from any format libsndfile reads (WAV, FLAC, OGG, MP3)."""
+    import soundfile as sf
+
+    if not Path(path).is_file():
+        raise InputError(path, "no such file")
+    try:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise InputError(path, f"not a readable audio file ({exc})") from None
+    if audio.shape[0] == 0:
+        raise InputError(path, "holds no samples")
+    return audio.mean(axis=1), int(sr)
+
+
+def encode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.PathLike[str],
+                output: str | os.PathLike[str]) -> CodesInfo:
+    """Encode an image (a normalized system crop: 18-px staff height, white paper) or a recording to codes."""
+    codec = load_codec(kind, codec_path)
+    if kind == "image":
+        from .image import encode_image
+
+        img = read_image(source)
+        codes = encode_image(codec, img)
+        extra = {"height": img.shape[0], "width": img.shape[1]}
+    else:
+        from .audio import prepare_audio
+
+        audio, sr = read_audio(source)
+        wav = prepare_audio(audio, sr, codec.config.sample_rate)
+        codes = codec.encode(wav)[0].numpy()
+        extra = {"num_samples": wav.shape[-1], "sample_rate": codec.config.sample_rate}
+    out = Path(output)
+    if out.suffix != ".npz":
+        raise InputError(out, "codes are written as .npz")
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, codes=codes.astype(np.int16), kind=np.array(kind), **{k: np.array(v) for k, v in extra.items()})
+    return CodesInfo(kind, tuple(codes.shape), out)
+
+
+def decode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.PathLike[str],
+                output: str | os.PathLike[str]) -> CodesInfo:
+    """Decode a `.npz` of codes to an image (PNG) or audio (WAV/FLAC) of the encoded input's size."""
+    import torch
+
+    data = _read_codes(source, kind)
+    codec = load_codec(kind, codec_path)
+    codes = data["codes"].astype(np.int64)
+    out = Path(output)
+    try:
+        if kind == "image":
+            from .image import decode_image
+
+            img = decode_image(codec, codes, (int(data["height"]), int(data["width"])))
+            from PIL import Image
+
+            with atomic_path(out) as tmp:
+                Image.fromarray(img, mode="L").save(tmp, format=_image_format(out))
+        else:
+            import soundfile as sf
+
+            if int(data["sample_rate"]) != codec.config.sample_rate:
+                raise InputError(source, f"codes of a {int(data['sample_rate'])} Hz codec, this codec runs at "
+                                         f"{codec.config.sample_rate} Hz")
+            wav = codec.decode(torch.from_numpy(codes)[None])[0, 0, : int(data["num_samples"])].numpy()
+            with atomic_path(out) as tmp:
+                sf.write(str(tmp), np.clip(wav, -1, 1), codec.config.sample_rate, format=_audio_format(out))
+    except ValueError as exc:  # codes outside the codebooks, wrong codebook count
+        raise InputError(source, str(exc)) from None
+    return CodesInfo(kind, tuple(codes.shape), out)
+
+
+def _read_codes(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"not a codes file ({exc})") from None
+    if "codes" not in data or "kind" not in data:
+        raise InputError(path, "not a codes file written by `scorebridge codec encode`")
+    if str(data["kind"]) != kind:
+        raise InputError(path, f"holds {data['kind']} codes, not {kind} codes")
+    return data
+
+
+def _image_format(out: Path) -> str:
+    fmt = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}.get(out.suffix.lower())
+    if fmt is None:
+        raise InputError(out, "write images as .png or .tif (lossless)")
+    return fmt
+
+
+def _audio_format(out: Path) -> str:
+    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(out.suffix.lower())
+    if fmt is None:
+        raise InputError(out, "write audio as .wav or .flac")
+    return fmt
