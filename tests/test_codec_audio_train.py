@@ -18,7 +18,7 @@ import torch
 from scorebridge.codecs.audio import AUDIO_PRESETS, AudioTrainConfig, load_audio_codec, train_audio_codec
 from scorebridge.codecs.audio.data import load_train_clips, sample_excerpts
 from scorebridge.codecs.audio.discriminators import Discriminator, discriminator_loss, generator_losses
-from scorebridge.codecs.audio.losses import ReconstructionLoss, si_sdr
+from scorebridge.codecs.audio.losses import ReconstructionLoss
 from scorebridge.data.build import build
 from scorebridge.data.schema import Sample, ms_to_samples
 from scorebridge.data.sources.base import BuildConfig, PieceSpec, sample_id
@@ -149,5 +149,3 @@ def test_spectral_losses_vanish_on_identity_only() -> None:
     assert float(same.mel) == 0.0 and float(same.stft) == 0.0
     other = loss(0.5 * wav, wav)
     assert float(other.mel) > 0.1 and float(other.spectral_convergence) == pytest.approx(0.5, abs=1e-3)
-    assert float(si_sdr(0.5 * wav, wav)[0]) > 60  # scale-invariant: a gain change is no distortion
-    assert float(si_sdr(wav + 0.3 * torch.randn_like(wav), wav)[0]) < 10

@@ -93,22 +93,3 @@ class ReconstructionLoss(nn.Module):
     def forward(self, recon: torch.Tensor, target: torch.Tensor) -> ReconstructionLosses:
         sc, mag = self.stft(recon, target)
         return ReconstructionLosses(self.mel(recon, target), sc, mag)
-
-
-def mel_distance(recon: torch.Tensor, target: torch.Tensor, sample_rate: int) -> float:
-    """The multi-scale mel distance with DAC's scales, as a benchmark number (lower is better)."""
-    from .config import DAC_MEL_BINS, DAC_MEL_WINDOWS
-
-    loss = MultiScaleMelLoss(sample_rate, DAC_MEL_WINDOWS, DAC_MEL_BINS).to(recon.device)
-    with torch.no_grad():
-        return float(loss(recon, target))
-
-
-def si_sdr(recon: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Scale-invariant SDR in dB per item of [B, 1, T] signals (higher is better)."""
-    x = recon.reshape(recon.shape[0], -1) - recon.reshape(recon.shape[0], -1).mean(dim=1, keepdim=True)
-    y = target.reshape(target.shape[0], -1) - target.reshape(target.shape[0], -1).mean(dim=1, keepdim=True)
-    scale = (x * y).sum(dim=1, keepdim=True) / (y.pow(2).sum(dim=1, keepdim=True) + eps)
-    projection = scale * y
-    noise = x - projection
-    return 10 * torch.log10((projection.pow(2).sum(dim=1) + eps) / (noise.pow(2).sum(dim=1) + eps))
