@@ -19,7 +19,8 @@ test-all: setup
 lint: setup
 	.venv/bin/ruff check src tests bench
 
-bench: setup
+bench:
+	@bash scripts/setup.sh --bench
 	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done
 
 clean:

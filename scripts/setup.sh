@@ -26,3 +26,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "${PIP[@]}" install -e ".[test]"
   touch "$stamp"
 fi
+
+# `setup.sh --bench`: what the benchmarks add (a reference transcriber for the codec benchmark).
+if [ "${1:-}" = "--bench" ]; then
+  .venv/bin/python -c "import basic_pitch, onnxruntime" 2>/dev/null || {
+    "${PIP[@]}" install -e ".[test,bench]"
+    "${PIP[@]}" install --no-deps basic-pitch==0.4.0
+  }
+fi

@@ -22,7 +22,7 @@ from scorebridge.midi.notes import Note
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "pip install 'scorebridge[bench]'"
+INSTALL_HINT = "bash scripts/setup.sh --bench, or: pip install onnxruntime && pip install --no-deps basic-pitch==0.4.0"
 BATCH_WINDOWS = 8  # windows of ~2 s per onnxruntime call: bounded memory, fewer calls than one at a time
 OVERLAP_FRAMES = 30  # basic-pitch's run_inference: windows overlap by 30 frames, half trimmed at each side
 
