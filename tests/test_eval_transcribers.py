@@ -16,7 +16,7 @@ CHORD = [Note(3500, 4500, 48, 80), Note(3500, 4500, 55, 80)]
 
 def test_missing_basic_pitch_is_a_missing_tool_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "basic_pitch", None)  # import fails as if not installed
-    with pytest.raises(MissingToolError, match=r"basic-pitch is not installed \(pip install 'scorebridge\[bench\]'\)"):
+    with pytest.raises(MissingToolError, match=r"basic-pitch is not installed \(bash scripts/setup.sh --bench"):
         BasicPitchTranscriber()
 
 
