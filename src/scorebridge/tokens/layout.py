@@ -15,7 +15,8 @@ PAD elsewhere, like SEP and height steps. Why not EOS in every slot: every marke
 (special in slot 0, PAD after it), the loss that ignores PAD learns the end from slot 0 alone, and the
 output masks of slots 1..3 stay "this codebook, or PAD after a marker" for every target. Decoding stops when
 slot 0 of a step is the target's EOS (``decoding.masks.is_end``); the issue's "all slots are
-the end token" reads "slot 0 is the end token" in this layout.
+the end token" reads "slot 0 is the end token" in this layout. MIDI windows already end with the
+tokenizer's EOS, which maps to ``eos(MIDI)`` in place: they get no second one, and ``strip_sos_eos`` keeps it.
 
 Length limits (``LengthLimits``) count the steps the model sees: a source as encoded, a target including
 its SOS and EOS steps (the reference's image limit of 1,000 counts them too). Longer raises ValueError.
