@@ -110,3 +110,21 @@ def test_export_sample_writes_every_modality(tmp_path: Path) -> None:
     assert sorted(p.name for p in paths) == sorted(
         ["sample.json", "image.png", "notation.lmx", "notation.musicxml", "notes.mid", "audio.wav"])
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_parallel_check_equals_serial_check_and_notices_missing_samples(tmp_path: Path) -> None:
+    from scorebridge.data.check_all import check_dataset
+
+    out = tmp_path / "ds"
+    build(FakeSource(n=6, bad=()), out)
+    serial, parallel = check_dataset(out, workers=1), check_dataset(out, workers=2)
+    assert serial.checked == parallel.checked == 18
+    assert (serial.failed, serial.by_kind, serial.failures) == (parallel.failed, parallel.by_kind, parallel.failures)
+    # a manifest row whose sample is not in its shard is a failure, not silently skipped
+    manifest = out / "manifest.jsonl"
+    rows = manifest.read_text().splitlines()
+    extra = json.loads(rows[0]) | {"id": "fake/composer/piece0/system-0099"}
+    manifest.write_text("\n".join(rows + [json.dumps(extra)]) + "\n")
+    report = check_dataset(out, workers=2)
+    assert report.checked == 18 and report.failed == serial.failed + 1
+    assert any("not in the shard" in why for _, why in report.failures)

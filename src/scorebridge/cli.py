@@ -194,6 +194,7 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("check", help="check the alignment of every sample (exit 1 if any fails)")
     p.add_argument("dataset", metavar="DIR")
     p.add_argument("--limit", type=int, default=None, help="check only the first N samples")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
     _add_common(p)
 
 
@@ -231,7 +232,8 @@ def _run_data(args: argparse.Namespace) -> int:
     if args.data_command == "check":
         from scorebridge.data.check_all import check_dataset, format_check_report
 
-        report = check_dataset(args.dataset, limit=args.limit, progress=not args.quiet)
+        report = check_dataset(args.dataset, limit=args.limit, progress=not args.quiet,
+                               workers=max(1, args.workers))
         sys.stdout.write(format_check_report(report))
         return 0 if report.failed == 0 else 1
     raise AssertionError(args.data_command)
