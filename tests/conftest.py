@@ -22,3 +22,14 @@ def corpora() -> Path:
 @pytest.fixture(scope="session")
 def example_score() -> Path:
     return EXAMPLE_SCORE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tests run tiny models: on a 2-core machine one thread is several times faster than two busy ones."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

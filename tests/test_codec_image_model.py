@@ -25,15 +25,6 @@ from scorebridge.codecs.image import (
 from scorebridge.errors import InputError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny convolutions run far faster on one thread than on two busy cores.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny(seed: int = 0) -> ImageCodec:
     torch.manual_seed(seed)
     return ImageCodec(IMAGE_PRESETS["tiny"])

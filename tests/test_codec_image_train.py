@@ -24,15 +24,6 @@ from scorebridge.codecs.image import (
 from scorebridge.data.schema import Sample, to_record
 from scorebridge.errors import InputError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 IMAGES = [staff_image(48 + 16 * (i % 3), 100 + 20 * i, seed=i) for i in range(6)]
 
 
