@@ -7,8 +7,13 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from scorebridge.checkpoint import (config_from_dict, config_to_dict, load_weights_strict, read_checkpoint_meta,
-                                    save_checkpoint)
+from scorebridge.checkpoint import (
+    config_from_dict,
+    config_to_dict,
+    load_weights_strict,
+    read_checkpoint_meta,
+    save_checkpoint,
+)
 from scorebridge.errors import InputError
 
 
