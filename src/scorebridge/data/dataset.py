@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,9 +114,9 @@ def dataset_stats(path: str | os.PathLike[str]) -> DatasetStats:
 
 
 def _reason_class(reason: str) -> str:
-    """Group reasons for a summary: drop the file path and details after the first colon or parenthesis."""
+    """Group reasons for a summary: drop the file path, details in parentheses and the numbers."""
     text = reason.split(": ", 1)[1] if reason.startswith("/") and ": " in reason else reason
-    return text.split(" (")[0][:80]
+    return re.sub(r"\d+", "N", text.split(" (")[0])[:80]  # "544 performance beats for 547 ..." -> one class
 
 
 def export_sample(sample: Sample, out_dir: str | os.PathLike[str]) -> list[Path]:
