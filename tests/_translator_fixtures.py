@@ -32,5 +32,5 @@ def random_batch(b: int = 3, s: int = 9, t: int = 7, vocab: int = VOCAB, seed: i
     return TranslationBatch(
         src_tokens=src, src_x=torch.arange(s).expand(b, s), src_y=torch.randint(0, 5, (b, s), generator=g),
         src_pad=src_pad, src_modality=torch.tensor([0, 2, 3, 1])[:b], tgt_tokens=tgt,
-        tgt_x=torch.arange(t).expand(b, t), tgt_y=torch.zeros(b, t, dtype=torch.long),
+        tgt_x=(torch.arange(t) - 1).clamp_min(0).expand(b, t), tgt_y=torch.zeros(b, t, dtype=torch.long),
         tgt_modality=torch.tensor([1, 3, 0, 2])[:b])

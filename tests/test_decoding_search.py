@@ -144,3 +144,18 @@ def test_overfit_model_decodes_its_targets_greedily():
         out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks,
                        DecodingOptions(max_steps=20, use_cache=use_cache))
         assert torch.equal(out, tgt[:, 1:])
+
+
+def test_default_positions_match_the_training_layout():
+    from scorebridge.decoding.search import step_positions
+    from scorebridge.modality import Modality
+    from scorebridge.tokens.layout import target_positions
+    from scorebridge.tokens.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    lmx = vocab.lmx_ids(["measure", "clef:G2", "key:fifths:1", "measure"])
+    ids = [vocab.sos(Modality.NOTATION), *lmx]
+    want_x, _ = target_positions(ids, Modality.NOTATION, vocab)
+    for t in range(1, len(ids) + 1):
+        x, y = step_positions(torch.zeros(2, t, 4, dtype=torch.long))
+        assert x.tolist() == [int(want_x[t - 1])] * 2 and y.tolist() == [0, 0]

@@ -47,9 +47,11 @@ class DecodingOptions:
 
 
 def step_positions(tokens: Tensor) -> tuple[Tensor, Tensor]:
-    """Default positions for single-row targets: x = step index (SOS at 0), y = 0."""
+    """Position of the last step of single-row targets, as `tokens.layout` sets them in training: SOS at x = 0
+    and content steps counted from x = 0 (so the first content step also sits at 0), y = 0."""
     b, t, _ = tokens.shape
-    return torch.full((b,), t - 1, dtype=torch.long, device=tokens.device), tokens.new_zeros(b, dtype=torch.long)
+    x = max(t - 2, 0)
+    return torch.full((b,), x, dtype=torch.long, device=tokens.device), tokens.new_zeros(b, dtype=torch.long)
 
 
 def choose_tokens(logits: Tensor, allowed: Tensor, options: DecodingOptions,
