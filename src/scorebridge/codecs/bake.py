@@ -143,7 +143,7 @@ def bake_audio(codec: AudioCodec, audio: np.ndarray, sample_rate: int, shifts: S
 
 
 def bake_sample(sample: Sample, codecs: Codecs, options: BakeOptions) -> dict[str, Any]:
-    """The token record of one sample (pure given the codecs and options)."""
+    """The token record of one sample (pure given the codecs and options); the caller adds its LMX and notes."""
     row = sample.row()
     meta: dict[str, Any] = {"sample": row, "meta": dict(sample.meta)}
     record: dict[str, Any] = {"__key__": sample.id}
@@ -160,11 +160,6 @@ def bake_sample(sample: Sample, codecs: Codecs, options: BakeOptions) -> dict[st
         meta["audio_codes"] = list(codes.shape)
         meta["audio_shifts"] = audio_shift_list(options)
         meta["audio_sample_rate"] = codecs.audio.config.sample_rate
-    if sample.lmx is not None:
-        record["lmx"] = (" ".join(sample.lmx) + "\n").encode()
-    if sample.notes is not None:
-        record["notes.json"] = json.dumps([[n.onset, n.offset, n.pitch, n.velocity, n.program, n.is_drum]
-                                           for n in sample.notes]).encode()
     record["json"] = json.dumps(meta, sort_keys=True).encode()
     return record
 
@@ -207,6 +202,8 @@ def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathL
                         continue
                     sample = from_record(raw)
                     record = bake_sample(sample, codecs, options)
+                    # LMX and notes go through as the data engine wrote them (same encoding, no round trip)
+                    record.update({k: raw[k] for k in ("lmx", "notes.json") if k in raw})
                     sink.write(record)
                     meta = json.loads(record["json"])
                     if "image_codes" in meta:

@@ -82,6 +82,9 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 def encode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.PathLike[str],
                 output: str | os.PathLike[str]) -> CodesInfo:
     """Encode an image (a normalized system crop: 18-px staff height, white paper) or a recording to codes."""
+    out = Path(output)
+    if out.suffix != ".npz":  # checked before any work
+        raise InputError(out, "codes are written as .npz")
     codec = load_codec(kind, codec_path)
     if kind == "image":
         from .image import encode_image
@@ -96,9 +99,6 @@ def encode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.
         wav = prepare_audio(audio, sr, codec.config.sample_rate)
         codes = codec.encode(wav)[0].numpy()
         extra = {"num_samples": wav.shape[-1], "sample_rate": codec.config.sample_rate}
-    out = Path(output)
-    if out.suffix != ".npz":
-        raise InputError(out, "codes are written as .npz")
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, codes=codes.astype(np.int16), kind=np.array(kind), **{k: np.array(v) for k, v in extra.items()})
     return CodesInfo(kind, tuple(codes.shape), out)
@@ -109,19 +109,20 @@ def decode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.
     """Decode a `.npz` of codes to an image (PNG) or audio (WAV/FLAC) of the encoded input's size."""
     import torch
 
+    out = Path(output)
+    fmt = _image_format(out) if kind == "image" else _audio_format(out)  # checked before any work
     data = _read_codes(source, kind)
     codec = load_codec(kind, codec_path)
     codes = data["codes"].astype(np.int64)
-    out = Path(output)
     try:
         if kind == "image":
+            from PIL import Image
+
             from .image import decode_image
 
             img = decode_image(codec, codes, (int(data["height"]), int(data["width"])))
-            from PIL import Image
-
             with atomic_path(out) as tmp:
-                Image.fromarray(img, mode="L").save(tmp, format=_image_format(out))
+                Image.fromarray(img, mode="L").save(tmp, format=fmt)
         else:
             import soundfile as sf
 
@@ -130,7 +131,7 @@ def decode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.
                                          f"{codec.config.sample_rate} Hz")
             wav = codec.decode(torch.from_numpy(codes)[None])[0, 0, : int(data["num_samples"])].numpy()
             with atomic_path(out) as tmp:
-                sf.write(str(tmp), np.clip(wav, -1, 1), codec.config.sample_rate, format=_audio_format(out))
+                sf.write(str(tmp), np.clip(wav, -1, 1), codec.config.sample_rate, format=fmt)
     except ValueError as exc:  # codes outside the codebooks, wrong codebook count
         raise InputError(source, str(exc)) from None
     return CodesInfo(kind, tuple(codes.shape), out)
