@@ -1,24 +1,48 @@
 """Autoregressive search over the translator: greedy, top-p and plain sampling, batched, with a KV cache.
 
 Each time step is produced slot by slot through the codebook sub-decoder, with the target's slot masks
-applied before choosing. Sampling draws only from a `torch.Generator` seeded from the options, never from
-the global RNG (the reference seeded the global RNG inside inference).
+applied before choosing: fixed masks, and/or `StepRules` whose slot-0 mask depends on the prefix and whose
+slots 1.. depend on the chosen slot 0 (``decoding.grammar``). `generate_target` is the high-level entry
+point: one target modality, its grammar and positions, results as `tokens.layout.Steps`. Sampling draws only
+from a `torch.Generator` seeded from the options, never from the global RNG (the reference seeded the global
+RNG inside inference).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from scorebridge.modality import Modality
 from scorebridge.model.translator import Translator
+from scorebridge.tokens.layout import DEFAULT_LIMITS, LengthLimits, Steps, strip_sos_eos, target_positions
+from scorebridge.tokens.vocabulary import Vocabulary
+
+from .grammar import TargetGrammar
+
+log = logging.getLogger(__name__)
 
 METHODS = ("greedy", "top_p", "sample")
 
 # tokens so far (B, t, n_slots), SOS step first -> (x, y) positions (B,) of the last step
 PositionFn = Callable[[Tensor], tuple[Tensor, Tensor]]
+
+
+class StepRules(Protocol):
+    """Masks that depend on what was generated: `first_slot` maps the tokens so far (B, t, n_slots), SOS step
+    first, to the allowed slot-0 ids (B, V); `other_slots` maps the chosen slot-0 ids (B,) to the allowed ids of
+    slots 1.. (B, n_slots - 1, V). `decoding.grammar.TargetGrammar` is one."""
+
+    def first_slot(self, tokens: Tensor) -> Tensor: ...
+
+    def other_slots(self, first: Tensor) -> Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -78,27 +102,50 @@ def _check_masks(slot_masks: Tensor, n_slots: int, vocab: int) -> None:
         raise ValueError("every slot needs at least one allowed token id")
 
 
+def _check_rule_mask(mask: Tensor, shape: tuple[int, ...], what: str) -> None:
+    if mask.dtype != torch.bool or tuple(mask.shape) != shape:
+        raise ValueError(f"rules.{what} must give a bool tensor {shape}, got {mask.dtype} {tuple(mask.shape)}")
+
+
+def _slot_allowed(k: int, masks: Tensor | None, ruled: Tensor | None, done: Tensor, pad_only: Tensor) -> Tensor:
+    """Allowed ids (B, V) or (V,) of slot k: the fixed masks, the rules' masks, or both intersected. With rules,
+    finished rows may hold only PAD (their output is PAD anyway) and a live row left with no id is an error."""
+    fixed = None if masks is None else (masks[k] if masks.dim() == 2 else masks[:, k])
+    if ruled is None:
+        return fixed
+    allowed = ruled if fixed is None else ruled & fixed
+    if not bool((allowed.any(dim=-1) | done).all()):
+        raise ValueError(f"the decoding rules allow no id in slot {k} for a sequence that has not ended")
+    return torch.where(done[:, None], pad_only, allowed)
+
+
 @torch.no_grad()
 def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: Tensor | int, sos_step: Tensor,
-             eos_id: int, slot_masks: Tensor, options: DecodingOptions,
-             positions: PositionFn | None = None) -> Tensor:
+             eos_id: int, slot_masks: Tensor | None, options: DecodingOptions,
+             positions: PositionFn | None = None, rules: StepRules | None = None) -> Tensor:
     """Decode target steps for an encoded source batch (`memory`, `src_pad` from `model.encode`).
 
     `sos_step` (n_slots,) starts every sequence; a sequence ends with the first step whose slot 0 is `eos_id`.
-    `slot_masks` (n_slots, V) or (B, n_slots, V), True where an id may be emitted in that slot. `positions`
-    gives the (x, y) of each new step (default: x = step index, y = 0). Returns (B, T, n_slots) token ids, the
-    generated steps after SOS up to each sequence's EOS step (written [EOS, PAD, ...]), PAD (0) after it;
-    T <= options.max_steps. The model
+    `slot_masks` (n_slots, V) or (B, n_slots, V), True where an id may be emitted in that slot; `rules`
+    (`StepRules`) adds masks that depend on the prefix (slot 0) and on the chosen slot 0 (slots 1..), intersected
+    with `slot_masks` when both are given (at least one is needed). `positions` gives the (x, y) of each new
+    step (default: x = step index, y = 0). Returns (B, T, n_slots) token ids, the generated steps after SOS up
+    to each sequence's EOS step (written [EOS, PAD, ...]), PAD (0) after it; T <= options.max_steps. The model
     runs in eval mode (its mode is restored afterwards)."""
     cfg = model.config
     b, device = memory.shape[0], memory.device
-    _check_masks(slot_masks, cfg.n_slots, cfg.vocab_size)
+    if slot_masks is None and rules is None:
+        raise ValueError("generate needs slot_masks, rules or both")
+    if slot_masks is not None:
+        _check_masks(slot_masks, cfg.n_slots, cfg.vocab_size)
     if sos_step.shape != (cfg.n_slots,):
         raise ValueError(f"sos_step must be ({cfg.n_slots},), got {tuple(sos_step.shape)}")
     if positions is None and options.max_steps >= cfg.max_x:
         raise ValueError(f"max_steps {options.max_steps} needs more x positions than the model has ({cfg.max_x})")
     positions = positions or step_positions
-    masks = slot_masks.to(device)
+    masks = None if slot_masks is None else slot_masks.to(device)
+    pad_only = torch.zeros(cfg.vocab_size, dtype=torch.bool, device=device)
+    pad_only[0] = True
     modality = torch.as_tensor(tgt_modality, dtype=torch.long, device=device).expand(b)
     generator = None
     if options.method != "greedy":
@@ -119,9 +166,18 @@ def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: T
                 hidden = model.decode(memory, src_pad, seq, x, y, modality)
             state = hidden[:, -1]
             codes = torch.zeros(b, 0, dtype=torch.long, device=device)
+            ruled: Tensor | None = None  # the rules' masks of the slots still to choose: (B, slots, V)
+            if rules is not None:
+                ruled = rules.first_slot(seq).to(device)
+                _check_rule_mask(ruled, (b, cfg.vocab_size), "first_slot")
+                ruled = ruled[:, None]
             for k in range(cfg.n_slots):
+                if k == 1 and rules is not None:  # slots 1.. follow from the slot-0 id just chosen
+                    ruled = rules.other_slots(codes[:, 0]).to(device)
+                    _check_rule_mask(ruled, (b, cfg.n_slots - 1, cfg.vocab_size), "other_slots")
+                rule_k = None if ruled is None else ruled[:, max(k - 1, 0)]
+                allowed = _slot_allowed(k, masks, rule_k, done, pad_only)
                 logits = model.sub(state, codes, last_only=True)[:, 0]
-                allowed = masks[k] if masks.dim() == 2 else masks[:, k]
                 codes = torch.cat([codes, choose_tokens(logits, allowed, options, generator)[:, None]], dim=1)
             ended = codes[:, 0] == eos_id
             # the loss never scores PAD, so slots after EOS are untrained: the EOS step is [EOS, PAD, ...]
@@ -136,3 +192,37 @@ def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: T
     finally:
         model.train(was_training)
     return seq[:, 1:]
+
+
+def generate_target(model: Translator, memory: Tensor, src_pad: Tensor, target: Modality, vocab: Vocabulary,
+                    options: DecodingOptions, limits: LengthLimits = DEFAULT_LIMITS) -> list[Steps]:
+    """Decode one target per batch row; returns each row's generated target as layout Steps (SOS and EOS
+    stripped, positions from target_positions), ready for tokens.layout.decode(steps, vocab, as_target=True).
+
+    Every step follows the target's grammar (``decoding.grammar``), so image targets come out as whole systems
+    ending on a column boundary. ``options.max_steps`` is capped by ``limits.max_steps(target) - 1`` (the limit
+    counts SOS) and, for targets other than images, by the model's ``max_x``. A MIDI target keeps its EOS step
+    (the tokenizer's windows end with it); a row that ran out of steps before its EOS is logged."""
+    target = Modality(target)
+    cfg = model.config
+    if vocab.size != cfg.vocab_size or vocab.n_slots != cfg.n_slots:
+        raise ValueError(f"vocabulary of {vocab.size} ids x {vocab.n_slots} slots does not fit a model of "
+                         f"{cfg.vocab_size} ids x {cfg.n_slots} slots")
+    n = min(options.max_steps, limits.max_steps(target) - 1)
+    if target is not Modality.IMAGE:
+        n = min(n, cfg.max_x)
+    grammar = TargetGrammar(vocab, target, max_steps=n, max_x=cfg.max_x, max_y=cfg.max_y, limits=limits,
+                            device=memory.device)
+    sos = torch.full((vocab.n_slots,), vocab.pad, dtype=torch.long)
+    sos[0] = vocab.sos(target)
+    out = generate(model, memory, src_pad, list(Modality).index(target), sos, vocab.eos(target), None,
+                   dataclasses.replace(options, max_steps=n), positions=grammar.positions, rules=grammar)
+    rows = torch.cat([sos.to(out.device).expand(out.shape[0], 1, -1), out], dim=1).cpu().numpy()
+    unfinished = [i for i, tokens in enumerate(rows) if not (tokens[:, 0] == vocab.eos(target)).any()]
+    if unfinished:
+        log.warning("%s target rows %s stopped at the %d-step limit before their end token", target, unfinished, n)
+    results = []
+    for tokens in rows:
+        x, y = target_positions(tokens[:, 0], target, vocab)
+        results.append(strip_sos_eos(Steps(np.ascontiguousarray(tokens), x, y, target), vocab))
+    return results
