@@ -1,0 +1,175 @@
+"""The library entry point: ``load_model(path)`` and ``ScoreBridgeModel.translate(source, to=...)``.
+
+One call translates ONE window (a system image, a notation fragment, up to one MIDI window, one audio clip
+within the length limits); long inputs belong to the long-form layer above. A model folder is what the trainer
+writes with ``model.save_translator(model, MODEL, extra=...)``: ``extra`` holds the vocabulary, the length
+limits, the tasks trained on and the codec configs; codecs are found in ``codecs=``, ``MODEL/codecs`` or
+``MODEL/../codecs`` (see ``inference.codecs``).
+
+Example::
+
+    model = load_model("runs/small/best")
+    result = model.translate("system.png", to="notation", options=DecodingOptions(max_steps=500))
+    print(result.musicxml())
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from scorebridge.checkpoint import config_from_dict
+from scorebridge.decoding.search import DecodingOptions, generate_target
+from scorebridge.errors import InputError
+from scorebridge.inference.codecs import CODEC_MODALITIES, CodecLookup
+from scorebridge.inference.results import (
+    AudioTranslation,
+    ImageTranslation,
+    MidiTranslation,
+    NotationTranslation,
+    Translation,
+    build_result,
+)
+from scorebridge.inference.sources import infer_modality, read_source, source_name
+from scorebridge.modality import Modality
+from scorebridge.model import ModelConfig, Translator, load_translator
+from scorebridge.tokens.layout import DEFAULT_LIMITS, LengthLimits, Steps, strip_sos_eos
+from scorebridge.tokens.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "AudioTranslation", "CodecLookup", "ImageTranslation", "MidiTranslation", "NotationTranslation",
+    "ScoreBridgeModel", "Translation", "load_model",
+]
+
+MODALITY_INDEX = {m: i for i, m in enumerate(Modality)}
+DEFAULT_OPTIONS = DecodingOptions()
+
+
+def _modality(value: Any, what: str) -> Modality:
+    try:
+        return Modality(value)
+    except ValueError:
+        raise ValueError(f"{what} must be one of {', '.join(m.value for m in Modality)}, got {value!r}") from None
+
+
+def model_mismatch(config: ModelConfig, vocab: Vocabulary) -> str | None:
+    """Why a translator of ``config`` cannot work with ``vocab``, or None."""
+    if config.vocab_size != vocab.size:
+        return f"the translator has {config.vocab_size} token ids, its vocabulary {vocab.size}"
+    if config.n_slots != vocab.n_slots:
+        return f"the translator has {config.n_slots} slots per step, its vocabulary {vocab.n_slots}"
+    if config.n_modalities != len(Modality):
+        return f"the translator knows {config.n_modalities} modalities, this version {len(Modality)}"
+    return None
+
+
+class ScoreBridgeModel:
+    """A translator with its vocabulary, length limits, the tasks it was trained on and its codecs."""
+
+    def __init__(self, translator: Translator, vocab: Vocabulary, limits: LengthLimits = DEFAULT_LIMITS,
+                 tasks: Sequence[tuple[Modality, Modality]] = (), codecs: CodecLookup | None = None) -> None:
+        problem = model_mismatch(translator.config, vocab)
+        if problem:
+            raise ValueError(problem)
+        self.translator = translator.eval()
+        self.vocab = vocab
+        self.limits = limits
+        self.tasks: tuple[tuple[Modality, Modality], ...] = tuple((Modality(s), Modality(t)) for s, t in tasks)
+        self.codecs = codecs or CodecLookup()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.translator.parameters()).device
+
+    def __repr__(self) -> str:
+        tasks = ", ".join(f"{s}->{t}" for s, t in self.tasks) or "not recorded"
+        return f"ScoreBridgeModel({self.vocab!r}, tasks: {tasks})"
+
+    def translate(self, source: Any, to: Modality | str, *, source_modality: Modality | str | None = None,
+                  options: DecodingOptions = DEFAULT_OPTIONS) -> Translation:
+        """Translate one window of ``source`` into modality ``to``.
+
+        ``source``: a file path or in-memory data (see ``inference.sources``); its modality comes from the
+        suffix or type unless ``source_modality`` is given. Returns a NotationTranslation, MidiTranslation,
+        AudioTranslation or ImageTranslation. ValueError for a bad ``to`` or ``to`` equal to the source
+        modality; InputError for a bad or too-long source or a missing codec."""
+        target = _modality(to, "to")
+        src = infer_modality(source) if source_modality is None else _modality(source_modality, "source_modality")
+        if src is target:
+            raise ValueError(f"the source is already {target}: translate to another modality")
+        if self.tasks and (src, target) not in self.tasks:
+            log.warning("this model was not trained on %s -> %s; expect poor output", src, target)
+        # codecs first: a missing one should fail before any work
+        src_codec = self.codecs.get(src, self.vocab, self.device) if src in CODEC_MODALITIES else None
+        tgt_codec = self.codecs.get(target, self.vocab, self.device) if target in CODEC_MODALITIES else None
+        steps = read_source(source, src, self.vocab, self.limits, src_codec)
+        self._check_positions(steps, source_name(source, src))
+        generated = self.generate(steps, target, options)
+        return build_result(generated, self.vocab, tgt_codec)
+
+    @torch.no_grad()
+    def generate(self, steps: Steps, target: Modality, options: DecodingOptions = DEFAULT_OPTIONS) -> Steps:
+        """The target steps generated for encoded source ``steps`` (batch of one), SOS/EOS stripped."""
+        target = Modality(target)
+        dev = self.device
+
+        def tensor(a: Any) -> torch.Tensor:
+            return torch.as_tensor(a, dtype=torch.long, device=dev)[None]
+
+        src_pad = torch.zeros(1, len(steps), dtype=torch.bool, device=dev)
+        memory = self.translator.encode(tensor(steps.tokens), tensor(steps.x), tensor(steps.y),
+                                        torch.tensor([MODALITY_INDEX[steps.modality]], device=dev),
+                                        torch.tensor([MODALITY_INDEX[target]], device=dev), src_pad)
+        out = generate_target(self.translator, memory, src_pad, target, self.vocab, options, self.limits)[0]
+        return strip_sos_eos(out, self.vocab)  # a no-op on stripped steps; kept as the layout's contract
+
+    def _check_positions(self, steps: Steps, name: str) -> None:
+        # the layout limits may exceed the model's position tables (a small preset); say so instead of failing
+        # inside the network
+        cfg = self.translator.config
+        if len(steps) and (steps.x.max() >= cfg.max_x or steps.y.max() >= cfg.max_y):
+            raise InputError(name, f"the {steps.modality} source reaches position x={int(steps.x.max())}, "
+                                   f"y={int(steps.y.max())}; this model holds x < {cfg.max_x}, y < {cfg.max_y}: "
+                                   f"use the long-form command")
+
+
+def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu",
+               codecs: str | os.PathLike[str] | None = None) -> ScoreBridgeModel:
+    """The model of a translator checkpoint folder (InputError, one line, for a missing or bad one).
+
+    ``codecs``: a folder holding ``image/`` and/or ``audio/`` codec checkpoints, tried before ``path/codecs``
+    and ``path/../codecs``; codecs are loaded when a translation first needs them."""
+    folder = Path(path)
+    loaded = load_translator(folder, device)
+    where = folder / "config.json"
+    extra = loaded.extra
+    if "vocabulary" not in extra:
+        raise InputError(where, "no vocabulary in the checkpoint's extra data (not a scorebridge model folder?)")
+    vocab = Vocabulary.from_dict(extra["vocabulary"], str(where))
+    problem = model_mismatch(loaded.model.config, vocab)
+    if problem:
+        raise InputError(folder, problem)
+    limits = config_from_dict(LengthLimits, extra["limits"], where) if "limits" in extra else DEFAULT_LIMITS
+    tasks = _read_tasks(extra.get("tasks", []), where)
+    if codecs is not None and not Path(codecs).is_dir():
+        raise InputError(codecs, "no such codecs folder")
+    folders = [Path(codecs)] if codecs is not None else []
+    lookup = CodecLookup([*folders, folder / "codecs", folder.parent / "codecs"], model_dir=folder,
+                         expected=extra.get("codecs") if isinstance(extra.get("codecs"), dict) else None)
+    log.info("loaded %s from %s", loaded.model.config, folder)
+    return ScoreBridgeModel(loaded.model, vocab, limits, tasks, lookup)
+
+
+def _read_tasks(data: Any, where: Path) -> tuple[tuple[Modality, Modality], ...]:
+    try:
+        tasks = tuple((Modality(s), Modality(t)) for s, t in data)
+    except (TypeError, ValueError):
+        raise InputError(where, f"tasks must be [source, target] modality pairs, got {data!r}") from None
+    return tasks
