@@ -5,4 +5,14 @@ from scorebridge.modality import Modality, Task
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "Modality", "ScorebridgeError", "Task", "__version__"]
+
+def __getattr__(name: str):  # load_model pulls in torch: import it only when asked for
+    if name in ("load_model", "ScoreBridgeModel", "Translation"):
+        from scorebridge import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'scorebridge' has no attribute {name!r}")
+
+
+__all__ = ["InputError", "Modality", "ScoreBridgeModel", "ScorebridgeError", "Task", "Translation", "__version__",
+           "load_model"]

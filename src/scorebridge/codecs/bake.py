@@ -225,15 +225,16 @@ def iter_baked(folder: str | os.PathLike[str], split: str | None = None) -> Iter
     import webdataset as wds
 
     root = Path(folder)
-    rows = [r for r in _read_manifest(root) if split is None or r["split"] == split]
+    rows = [r for r in read_baked_manifest(root) if split is None or r["split"] == split]
     wanted = {r["id"] for r in rows}
     for shard in dict.fromkeys(r["shard"] for r in rows):
         for raw in wds.WebDataset(str(root / shard), shardshuffle=False, empty_check=False):
             if raw["__key__"] in wanted:
-                yield _from_baked_record(raw)
+                yield baked_from_record(raw)
 
 
-def _from_baked_record(raw: dict[str, Any]) -> BakedSample:
+def baked_from_record(raw: dict[str, Any]) -> BakedSample:
+    """A ``BakedSample`` from one record's files (``__key__``, ``json``, ``image.npy`` ...), as read from a shard."""
     meta = json.loads(bytes(raw["json"]))
     image = np.load(io.BytesIO(bytes(raw["image.npy"]))) if "image.npy" in raw else None
     audio = np.load(io.BytesIO(bytes(raw["audio.npy"]))) if "audio.npy" in raw else None
@@ -275,7 +276,7 @@ def _write_manifest(out: Path, jobs: Sequence[tuple]) -> int:
     return len(rows)
 
 
-def _read_manifest(root: Path) -> list[dict[str, Any]]:
+def read_baked_manifest(root: Path) -> list[dict[str, Any]]:
     file = root / "manifest.jsonl"
     if not file.is_file():
         raise InputError(root, "not a baked token folder (no manifest.jsonl); run `scorebridge codec bake`")

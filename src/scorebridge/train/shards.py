@@ -1,0 +1,139 @@
+"""Random access to baked token shards: any sample by its manifest row, without reading a shard through.
+
+A training step draws samples anywhere in the data (the batch of step s is a pure function of the seed and s,
+which makes resuming exact and DDP ranks independent), so shards are indexed once — tar headers only — and
+records are read with ``os.pread`` at their offsets. ``pread`` does not move a shared file position, so the open
+descriptors stay valid in forked DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scorebridge.codecs.bake import CODEBOOKS_NAME, BakedSample, baked_from_record, read_baked_manifest
+from scorebridge.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BakedRow:
+    """One manifest row of a baked folder: where the sample is and which modalities it holds."""
+
+    folder: Path
+    id: str
+    dataset: str
+    split: str
+    kind: str
+    shard: str
+    image_codes: tuple[int, ...] | None  # (shifts, variants, h, w, Q)
+    audio_codes: tuple[int, ...] | None  # (shifts, Q, frames)
+    lmx_tokens: int | None
+    notes: int | None
+
+    @classmethod
+    def from_manifest(cls, folder: Path, row: dict[str, Any]) -> BakedRow:
+        def shape(value: Any) -> tuple[int, ...] | None:
+            return tuple(int(v) for v in value) if value is not None else None
+
+        return cls(folder, row["id"], row["dataset"], row["split"], row["kind"], row["shard"],
+                   shape(row.get("image_codes")), shape(row.get("audio_codes")), row.get("lmx_tokens"),
+                   row.get("notes"))
+
+
+@dataclass(frozen=True)
+class BakeInfo:
+    """The settings shared by every baked folder of a run (they must agree: one token vocabulary)."""
+
+    image_codec: dict[str, Any] | None
+    audio_codec: dict[str, Any] | None
+    codec_digest: str
+    codebooks: Path = field(compare=False)  # codebooks.safetensors of the first folder
+
+
+def read_bake_info(folders: Sequence[str | os.PathLike[str]]) -> BakeInfo:
+    """bake.json of every folder; InputError when a folder is not a bake or two were baked with other codecs."""
+    if not folders:
+        raise InputError("data", "no baked token folder given")
+    infos = []
+    for folder in map(Path, folders):
+        file = folder / "bake.json"
+        if not file.is_file():
+            raise InputError(folder, "not a baked token folder (no bake.json); run `scorebridge codec bake`")
+        settings = json.loads(file.read_text())
+        infos.append(BakeInfo(settings.get("image_codec"), settings.get("audio_codec"), settings["codec_digest"],
+                              folder / CODEBOOKS_NAME))
+    for folder, info in zip(folders[1:], infos[1:], strict=True):
+        if info != infos[0]:
+            raise InputError(folder, f"was baked with other codecs than {folders[0]}; one run needs one vocabulary")
+    return infos[0]
+
+
+def read_rows(folders: Sequence[str | os.PathLike[str]], split: str | None = None) -> list[BakedRow]:
+    """Manifest rows of every baked folder (optionally of one split), in manifest order."""
+    rows = []
+    for folder in map(Path, folders):
+        rows += [BakedRow.from_manifest(folder, r) for r in read_baked_manifest(folder)
+                 if split is None or r["split"] == split]
+    return rows
+
+
+def _record_key(name: str) -> tuple[str, str]:
+    """WebDataset's split of a member name: the key ends at the first dot after the last slash."""
+    slash = name.rfind("/") + 1
+    dot = name.find(".", slash)
+    return (name[:dot], name[dot + 1:]) if dot >= 0 else (name, "")
+
+
+class ShardReader:
+    """Reads baked samples by row. Indexes each shard on first use; safe to use after fork (see module doc)."""
+
+    def __init__(self) -> None:
+        self._index: dict[Path, dict[str, dict[str, tuple[int, int]]]] = {}
+        self._fds: dict[Path, int] = {}
+
+    def _shard(self, path: Path) -> dict[str, dict[str, tuple[int, int]]]:
+        if path not in self._index:
+            if not path.is_file():
+                raise InputError(path, "baked shard listed in the manifest is missing")
+            members: dict[str, dict[str, tuple[int, int]]] = {}
+            try:
+                with tarfile.open(path) as tar:
+                    for info in tar:
+                        if info.isfile():
+                            key, ext = _record_key(info.name)
+                            members.setdefault(key, {})[ext] = (info.offset_data, info.size)
+            except tarfile.TarError as exc:
+                raise InputError(path, f"unreadable token shard ({exc})") from None
+            self._index[path] = members
+            self._fds[path] = os.open(path, os.O_RDONLY)
+        return self._index[path]
+
+    def read(self, row: BakedRow) -> BakedSample:
+        path = row.folder / row.shard
+        members = self._shard(path).get(row.id)
+        if members is None:
+            raise InputError(path, f"sample {row.id} of the manifest is not in its shard")
+        raw: dict[str, Any] = {"__key__": row.id}
+        for ext, (offset, size) in members.items():
+            raw[ext] = os.pread(self._fds[path], size, offset)
+        return baked_from_record(raw)
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        self._index.clear()
+
+    def __del__(self) -> None:  # descriptors of a reader dropped without close()
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
