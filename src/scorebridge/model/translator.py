@@ -46,8 +46,9 @@ class TranslationBatch:
     tgt_y: Tensor
     tgt_modality: Tensor
 
-    def to(self, device: torch.device | str) -> TranslationBatch:
-        return TranslationBatch(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> TranslationBatch:
+        return TranslationBatch(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking)
+                                   for f in dataclasses.fields(self)})
 
 
 @dataclass(frozen=True)

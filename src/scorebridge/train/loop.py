@@ -96,6 +96,44 @@ class _Window:
         self.examples += len(pools)
 
 
+@dataclass(frozen=True)
+class StepParts:
+    """What one optimiser step touches (the trainer's, or a benchmark's)."""
+
+    forward: nn.Module  # LossModule, possibly wrapped in DDP and/or torch.compile
+    model: Translator
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    dtype: torch.dtype | None  # autocast dtype, None for fp32
+    clip: float
+
+
+def optimizer_step(parts: StepParts, item: StepData, env: DistEnv) -> list[tuple[torch.Tensor, ...]]:
+    """Forward and backward every micro-batch of a step (gradients synchronised once, on the last), clip, step.
+    Returns each micro-batch's (row_loss, row_correct, row_tokens), detached."""
+    dev = env.device
+    total_tokens = all_sum(sum(m.tokens for m in item.micro), env)
+    parts.optimizer.zero_grad(set_to_none=True)
+    stats = []
+    for j, micro in enumerate(item.micro):
+        sync = not env.distributed or j == len(item.micro) - 1
+        no_sync = contextlib.nullcontext() if sync else parts.forward.no_sync()
+        autocast = torch.autocast(dev.type, dtype=parts.dtype) if parts.dtype is not None else contextlib.nullcontext()
+        with no_sync:
+            with autocast:
+                loss_sum, row_loss, row_correct, row_tokens = parts.forward(micro.batch.to(dev, non_blocking=True))
+            loss = loss_sum * env.world / max(total_tokens, 1.0)
+            parts.scaler.scale(loss).backward()
+        stats.append((row_loss, row_correct, row_tokens))
+    parts.scaler.unscale_(parts.optimizer)
+    torch.nn.utils.clip_grad_norm_(parts.model.parameters(), parts.clip)
+    parts.scaler.step(parts.optimizer)
+    parts.scaler.update()
+    parts.scheduler.step()
+    return stats
+
+
 def train(config: TrainConfig, out: str | Path, *, resume: bool = False, device: str = "auto",
           progress: bool = True, stop_at: int | None = None) -> TrainReport:
     """Train (or, with ``resume``, continue) the recipe into the run folder ``out``; see ``run_folder``.
@@ -193,7 +231,8 @@ class _Trainer:
         # its own generator: a DataLoader otherwise draws its worker seed from the global RNG, which would
         # shift the dropout draws of a resumed run by one
         loader = DataLoader(data, batch_size=None, shuffle=False, num_workers=c.workers,
-                            prefetch_factor=2 if c.workers else None, generator=torch.Generator().manual_seed(c.seed))
+                            prefetch_factor=2 if c.workers else None, pin_memory=env.device.type == "cuda",
+                            generator=torch.Generator().manual_seed(c.seed))
         window = _Window(len(self.pools))
         last_loss, checkpoint, start = float("nan"), None, time.perf_counter()
         bar = None
@@ -226,25 +265,11 @@ class _Trainer:
                            (self.step - first) * c.batch_size)
 
     def _update(self, item: StepData, window: _Window) -> None:
-        env, dev = self.env, self.env.device
-        total_tokens = all_sum(sum(m.tokens for m in item.micro), env)
-        self.optimizer.zero_grad(set_to_none=True)
-        for j, micro in enumerate(item.micro):
-            sync = not env.distributed or j == len(item.micro) - 1
-            no_sync = contextlib.nullcontext() if sync else self.forward.no_sync()
-            autocast = (torch.autocast(dev.type, dtype=self.dtype) if self.dtype is not None
-                        else contextlib.nullcontext())
-            with no_sync:
-                with autocast:
-                    loss_sum, row_loss, row_correct, row_tokens = self.forward(micro.batch.to(dev))
-                loss = loss_sum * env.world / max(total_tokens, 1.0)
-                self.scaler.scale(loss).backward()
+        parts = StepParts(self.forward, self.model, self.optimizer, self.scheduler, self.scaler, self.dtype,
+                          self.config.optim.clip)
+        for micro, (row_loss, row_correct, row_tokens) in zip(item.micro, optimizer_step(parts, item, self.env),
+                                                                strict=True):
             window.add(micro.pools, row_loss, row_correct, row_tokens)
-        self.scaler.unscale_(self.optimizer)
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
 
     def _log(self, window: _Window, seconds: float, bar: Any) -> float:
         stats = all_sum_tensor(window.stats.to(self.env.device), self.env).cpu()
