@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -161,3 +163,24 @@ def test_step_batches_are_a_function_of_the_step_and_split_across_ranks(baked, v
     assert a.micro[0].tokens == sum(r.micro[0].tokens for r in ranks)
     assert _rows(one[6]) != _rows(a)
     assert _rows(StepBatches(source, 1, 4, 1, 0, 1, 0, 10)[5]) != _rows(a)  # another seed
+
+
+def test_new_models_start_image_and_audio_rows_from_the_codebooks(baked, vocab):
+    from scorebridge.train.assemble import new_model
+    from scorebridge.train.curriculum import TaskEntry as Entry
+    from scorebridge.train.recipe import TrainConfig
+
+    config = TrainConfig("t", (str(baked),), (Entry("*", "image", "notation"),), 1, 1, model="tiny", limits=LIMITS)
+    info = read_bake_info([baked])
+    with_codebooks = new_model(config, vocab, info)
+    plain = new_model(dataclasses.replace(config, init_codebooks=False), vocab, info)
+    image, lmx = vocab.full_block(Modality.IMAGE), vocab.block(Modality.NOTATION)
+    rows = slice(image.start, image.stop)
+    assert not torch.equal(with_codebooks.tok_emb.weight[rows], plain.tok_emb.weight[rows])
+    assert torch.equal(with_codebooks.tok_emb.weight[lmx.start:lmx.stop], plain.tok_emb.weight[lmx.start:lmx.stop])
+    # codebook k's rows keep the codec's geometry: same pairwise order of distances as the codec vectors
+    from safetensors.torch import load_file
+
+    vectors = load_file(str(info.codebooks))["image"][0]
+    emb = with_codebooks.tok_emb.weight[image.start:image.start + 16]
+    assert torch.corrcoef(torch.stack([torch.pdist(vectors), torch.pdist(emb[:, :8])]))[0, 1] > 0.99

@@ -64,8 +64,14 @@ def test_resume_continues_the_same_loss_curve(tmp_path, baked):
 
 
 def test_a_run_folder_is_not_overwritten_and_resume_needs_a_run(tmp_path, baked):
-    recipe = write_recipe(tmp_path / "r.toml", baked, steps=2, checkpoint_every=1)
+    recipe = write_recipe(tmp_path / "r.toml", baked, steps=2, checkpoint_every=1,
+                          extra="validate_every = 2\nvalid_examples = 2\nvalid_decode = 1")
     train(read_recipe(recipe), tmp_path / "run", progress=False)
+    validation = [r for r in read_metrics(tmp_path / "run") if "validation" in r]
+    assert [r["step"] for r in validation] == [2] and validation[0]["decoding"]["method"] == "greedy"
+    metrics = validation[0]["validation"]
+    assert "ser" in metrics["toy:image->notation"] and "onset_f1" in metrics["toy:audio->midi"]
+    assert 0 <= metrics["toy:midi->audio"]["accuracy"] <= 1
     with pytest.raises(InputError, match="already holds a training run"):
         train(read_recipe(recipe), tmp_path / "run", progress=False)
     with pytest.raises(InputError, match="no training run to resume"):
@@ -94,6 +100,21 @@ def test_ddp_with_two_gloo_processes_equals_one_process(tmp_path, baked):
     wa = load_file(str(latest_checkpoint(tmp_path / "one") / "model.safetensors"))
     wb = load_file(str(latest_checkpoint(tmp_path / "two") / "model.safetensors"))
     assert all(torch.allclose(wa[k], wb[k], atol=1e-5) for k in wa)
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path, baked):
+    recipe = write_recipe(tmp_path / "r.toml", baked, steps=2, checkpoint_every=2, extra='precision = "bf16"')
+    report = train(read_recipe(recipe), tmp_path / "run", progress=False)
+    assert report.steps == 2 and 0 < report.loss < 20
+
+
+@pytest.mark.slow  # compiling takes minutes on 2 cores
+def test_compiled_training_matches_eager(tmp_path, baked):
+    recipe = write_recipe(tmp_path / "r.toml", baked, steps=2, checkpoint_every=2)
+    train(read_recipe(recipe), tmp_path / "eager", progress=False)
+    train(read_recipe(recipe, compile=True), tmp_path / "compiled", progress=False)
+    eager, compiled = _losses(tmp_path / "eager"), _losses(tmp_path / "compiled")
+    assert [b for _, b in compiled] == pytest.approx([a for _, a in eager], rel=1e-4)
 
 
 def test_a_checkpoint_is_a_model_folder(tmp_path, baked):

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from scorebridge.checkpoint import load_weights_strict
+from scorebridge.checkpoint import config_to_dict, load_weights_strict
 from scorebridge.errors import InputError
 from scorebridge.model import TranslationBatch, Translator, save_translator, translation_loss
 
@@ -299,10 +299,11 @@ class _Trainer:
 
     def _validate(self) -> None:
         if self.env.main:
-            from .validate import validate
+            from .validate import VALIDATION_DECODING, validate
 
             result = validate(self.model, self.config, self.vocab, self.env.device)
-            rf.append_metrics(self.out, {"step": self.step, "validation": result})
+            rf.append_metrics(self.out, {"step": self.step, "validation": result,
+                                         "decoding": config_to_dict(VALIDATION_DECODING)})
             if self.writer is not None:
                 for name, values in result.items():
                     for key, value in values.items():

@@ -34,6 +34,7 @@ from .shards import read_rows
 log = logging.getLogger(__name__)
 
 BATCH = 8
+VALIDATION_DECODING = DecodingOptions()  # greedy; recorded beside every validation in metrics.jsonl
 
 
 def spread(items: Sequence[int], n: int) -> list[int]:
@@ -75,7 +76,7 @@ def decoded(model: Translator, examples: Sequence[Example], vocab: Vocabulary, l
         target = part[0].task.target
         memory = model.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                               batch.src_pad)
-        hyps = generate_target(model, memory, batch.src_pad, target, vocab, DecodingOptions(), limits)
+        hyps = generate_target(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING, limits)
         for e, hyp in zip(part, hyps, strict=True):
             pairs.append((decode(strip_sos_eos(e.target, vocab), vocab, as_target=True),
                           decode(hyp, vocab, as_target=True)))
