@@ -139,3 +139,22 @@ def test_cli_train_and_its_errors(tmp_path, baked, capsys):
     assert "missing.toml" in err and "not found" in err and len(err.strip().splitlines()) == 1
     assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "y"), "--data", str(tmp_path)]) == 2
     assert "bake.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["one-model", "two-model-i2a", "two-model-a2i"])
+def test_shipped_recipes_train_on_baked_shards(tmp_path, baked, name):
+    """The shipped curricula as written (tasks, ramps, optimiser), shrunk to the tiny preset and two steps."""
+    from pathlib import Path
+
+    from scorebridge.tokens.layout import LengthLimits
+
+    recipe = Path(__file__).resolve().parents[1] / "configs" / f"{name}.toml"
+    config = read_recipe(recipe, data=(str(baked),), model="tiny", steps=2, batch_size=4, workers=0,
+                         checkpoint_every=2, validate_every=0,
+                         limits=LengthLimits(image=200, notation=200, midi=200, audio=200, image_columns=50))
+    report = train(config, tmp_path / "run", progress=False)
+    assert report.steps == 2
+    first = read_metrics(tmp_path / "run")[0]["tasks"]
+    # at step 0 only the entries that start at 0 are drawn
+    starting = {f"toy:{t.source}->{t.target}" for t in config.tasks if t.start == 0}
+    assert set(first) <= starting
