@@ -6,13 +6,19 @@ slots 1.. depend on the chosen slot 0 (``decoding.grammar``). `generate_target` 
 point: one target modality, its grammar and positions, results as `tokens.layout.Steps`. Sampling draws only
 from a `torch.Generator` seeded from the options, never from the global RNG (the reference seeded the global
 RNG inside inference).
+
+Long-form work adds two things: a forced target ``prefix`` (steps fed verbatim after SOS, checked against the
+masks and rules, before free generation; the reference's audio-prefix conditioning) and the cross-attention
+weights of chosen decoder layers for every output step (`generate_with_attention`,
+`generate_target_with_attention`), from which the long-form layer finds where the output moves to the next
+system.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -119,19 +125,72 @@ def _slot_allowed(k: int, masks: Tensor | None, ruled: Tensor | None, done: Tens
     return torch.where(done[:, None], pad_only, allowed)
 
 
+@dataclass(frozen=True)
+class Generation:
+    """What `generate_with_attention` returns: ``tokens`` (B, T, n_slots) as `generate` returns them (the
+    forced prefix first), and for each requested decoder layer its cross-attention weights (B, T, S), averaged
+    over heads: row i holds the weights the decoder used while choosing output step i (for a prefix step, while
+    it would have chosen it). Rows after a sequence's EOS step are meaningless."""
+
+    tokens: Tensor
+    cross_attention: dict[int, Tensor]
+
+
+def _check_prefix(prefix: Tensor, b: int, n_slots: int, eos_id: int, max_steps: int) -> Tensor:
+    if prefix.dim() == 2:
+        prefix = prefix[None].expand(b, -1, -1)
+    if prefix.dim() != 3 or prefix.shape[0] != b or prefix.shape[2] != n_slots:
+        raise ValueError(f"prefix must be (P, {n_slots}) or ({b}, P, {n_slots}), got {tuple(prefix.shape)}")
+    if prefix.shape[1] >= max_steps:
+        raise ValueError(f"a prefix of {prefix.shape[1]} steps leaves no room in max_steps {max_steps}")
+    if bool((prefix[..., 0] == eos_id).any()):
+        raise ValueError("the prefix holds the end token")
+    return prefix.long()
+
+
+def _check_prefix_step(step: Tensor, seq: Tensor, p: int, masks: Tensor | None, rules: StepRules | None) -> None:
+    """Raise ValueError unless prefix step ``p`` (B, n_slots) is one the search itself could have chosen after
+    ``seq`` (the SOS step and the prefix steps before it)."""
+    for k in range(step.shape[1]):
+        allowed = []
+        if masks is not None:
+            allowed.append(masks[k] if masks.dim() == 2 else masks[:, k])
+        if rules is not None:
+            ruled = rules.first_slot(seq) if k == 0 else rules.other_slots(step[:, 0])[:, k - 1]
+            allowed.append(ruled.to(step.device))
+        for mask in allowed:
+            ok = mask.expand(step.shape[0], -1).gather(1, step[:, k : k + 1])
+            if not bool(ok.all()):
+                raise ValueError(f"prefix step {p} holds an id in slot {k} that the target's masks do not allow")
+
+
 @torch.no_grad()
 def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: Tensor | int, sos_step: Tensor,
              eos_id: int, slot_masks: Tensor | None, options: DecodingOptions,
-             positions: PositionFn | None = None, rules: StepRules | None = None) -> Tensor:
+             positions: PositionFn | None = None, rules: StepRules | None = None,
+             prefix: Tensor | None = None) -> Tensor:
     """Decode target steps for an encoded source batch (`memory`, `src_pad` from `model.encode`).
 
     `sos_step` (n_slots,) starts every sequence; a sequence ends with the first step whose slot 0 is `eos_id`.
     `slot_masks` (n_slots, V) or (B, n_slots, V), True where an id may be emitted in that slot; `rules`
     (`StepRules`) adds masks that depend on the prefix (slot 0) and on the chosen slot 0 (slots 1..), intersected
     with `slot_masks` when both are given (at least one is needed). `positions` gives the (x, y) of each new
-    step (default: x = step index, y = 0). Returns (B, T, n_slots) token ids, the generated steps after SOS up
-    to each sequence's EOS step (written [EOS, PAD, ...]), PAD (0) after it; T <= options.max_steps. The model
-    runs in eval mode (its mode is restored afterwards)."""
+    step (default: x = step index, y = 0). `prefix` (P, n_slots) or (B, P, n_slots): steps forced after SOS
+    before free generation (each must be allowed by the masks and rules, none may be EOS); they count towards
+    `options.max_steps`. Returns (B, T, n_slots) token ids, the prefix then the generated steps up to each
+    sequence's EOS step (written [EOS, PAD, ...]), PAD (0) after it; T <= options.max_steps. The model runs in
+    eval mode (its mode is restored afterwards)."""
+    return generate_with_attention(model, memory, src_pad, tgt_modality, sos_step, eos_id, slot_masks, options,
+                                   positions, rules, prefix).tokens
+
+
+@torch.no_grad()
+def generate_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: Tensor | int,
+                            sos_step: Tensor, eos_id: int, slot_masks: Tensor | None, options: DecodingOptions,
+                            positions: PositionFn | None = None, rules: StepRules | None = None,
+                            prefix: Tensor | None = None, attention_layers: Sequence[int] = ()) -> Generation:
+    """`generate`, also returning the cross-attention weights of ``attention_layers`` (negative indices count
+    from the top) for every output step, prefix steps included (see `Generation`)."""
     cfg = model.config
     b, device = memory.shape[0], memory.device
     if slot_masks is None and rules is None:
@@ -153,18 +212,35 @@ def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: T
         generator.manual_seed(options.seed)
 
     seq = sos_step.to(device=device, dtype=torch.long).expand(b, 1, -1)
-    x, y = (p[:, None] for p in positions(seq))
+    n_prefix = 0
+    if prefix is not None:
+        forced = _check_prefix(prefix.to(device), b, cfg.n_slots, eos_id, options.max_steps)
+        n_prefix = forced.shape[1]
+        for p in range(n_prefix):
+            _check_prefix_step(forced[:, p], seq, p, masks, rules)
+            seq = torch.cat([seq, forced[:, p : p + 1]], dim=1)
+    # the positions of every step fed so far, as the positions function gives them step by step
+    xs, ys = zip(*(positions(seq[:, : t + 1]) for t in range(seq.shape[1])), strict=True)
+    x, y = torch.stack(xs, dim=1), torch.stack(ys, dim=1)
     cache = model.new_cache() if options.use_cache else None
     done = torch.zeros(b, dtype=torch.bool, device=device)
+    rows: dict[int, list[Tensor]] = {i % len(model.decoder): [] for i in attention_layers}
+    fed = 0  # steps of seq already in the cache
     was_training = model.training
     model.eval()
     try:
-        for _ in range(options.max_steps):
+        for _ in range(options.max_steps - n_prefix):
             if cache is not None:
-                hidden = model.decode(memory, src_pad, seq[:, -1:], x[:, -1:], y[:, -1:], modality, cache)
+                out = model.decode_with_attention(memory, src_pad, seq[:, fed:], x[:, fed:], y[:, fed:], modality,
+                                                  cache, attention_layers)
+                new = seq.shape[1] - fed
             else:
-                hidden = model.decode(memory, src_pad, seq, x, y, modality)
-            state = hidden[:, -1]
+                out = model.decode_with_attention(memory, src_pad, seq, x, y, modality, None, attention_layers)
+                new = seq.shape[1] - fed
+            fed = seq.shape[1]
+            for layer, weights in out.cross_attention.items():
+                rows[layer].append(weights[:, -new:])
+            state = out.hidden[:, -1]
             codes = torch.zeros(b, 0, dtype=torch.long, device=device)
             ruled: Tensor | None = None  # the rules' masks of the slots still to choose: (B, slots, V)
             if rules is not None:
@@ -191,18 +267,42 @@ def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: T
             x, y = torch.cat([x, nx[:, None]], dim=1), torch.cat([y, ny[:, None]], dim=1)
     finally:
         model.train(was_training)
-    return seq[:, 1:]
+    attention = {layer: torch.cat(parts, dim=1) for layer, parts in rows.items() if parts}
+    return Generation(seq[:, 1:], attention)
+
+
+@dataclass(frozen=True, eq=False)
+class TargetGeneration:
+    """One row of `generate_target_with_attention`: the target ``steps`` (as `generate_target` returns them)
+    and ``attention`` (len(steps), S) float32, the cross-attention weights of the chosen layers averaged over
+    layers and heads, row i for step i (None when no layers were chosen)."""
+
+    steps: Steps
+    attention: np.ndarray | None
 
 
 def generate_target(model: Translator, memory: Tensor, src_pad: Tensor, target: Modality, vocab: Vocabulary,
-                    options: DecodingOptions, limits: LengthLimits = DEFAULT_LIMITS) -> list[Steps]:
+                    options: DecodingOptions, limits: LengthLimits = DEFAULT_LIMITS,
+                    prefix: Steps | None = None) -> list[Steps]:
     """Decode one target per batch row; returns each row's generated target as layout Steps (SOS and EOS
     stripped, positions from target_positions), ready for tokens.layout.decode(steps, vocab, as_target=True).
 
     Every step follows the target's grammar (``decoding.grammar``), so image targets come out as whole systems
     ending on a column boundary. ``options.max_steps`` is capped by ``limits.max_steps(target) - 1`` (the limit
     counts SOS) and, for targets other than images, by the model's ``max_x``. A MIDI target keeps its EOS step
-    (the tokenizer's windows end with it); a row that ran out of steps before its EOS is logged."""
+    (the tokenizer's windows end with it); a row that ran out of steps before its EOS is logged. ``prefix``:
+    target steps (no SOS) forced at the start of every row, which then begin with them verbatim; they count
+    towards the step limit and must follow the grammar (ValueError otherwise)."""
+    return [row.steps for row in generate_target_with_attention(model, memory, src_pad, target, vocab, options,
+                                                                limits, prefix)]
+
+
+def generate_target_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, target: Modality,
+                                   vocab: Vocabulary, options: DecodingOptions,
+                                   limits: LengthLimits = DEFAULT_LIMITS, prefix: Steps | None = None,
+                                   attention_layers: Sequence[int] = ()) -> list[TargetGeneration]:
+    """`generate_target`, with each row's cross-attention weights of ``attention_layers`` (see
+    `TargetGeneration`)."""
     target = Modality(target)
     cfg = model.config
     if vocab.size != cfg.vocab_size or vocab.n_slots != cfg.n_slots:
@@ -211,18 +311,31 @@ def generate_target(model: Translator, memory: Tensor, src_pad: Tensor, target: 
     n = min(options.max_steps, limits.max_steps(target) - 1)
     if target is not Modality.IMAGE:
         n = min(n, cfg.max_x)
+    forced = None
+    if prefix is not None:
+        if prefix.modality is not target:
+            raise ValueError(f"a {prefix.modality} prefix cannot start a {target} target")
+        forced = torch.as_tensor(prefix.tokens, dtype=torch.long, device=memory.device)
     grammar = TargetGrammar(vocab, target, max_steps=n, max_x=cfg.max_x, max_y=cfg.max_y, limits=limits,
                             device=memory.device)
     sos = torch.full((vocab.n_slots,), vocab.pad, dtype=torch.long)
     sos[0] = vocab.sos(target)
-    out = generate(model, memory, src_pad, list(Modality).index(target), sos, vocab.eos(target), None,
-                   dataclasses.replace(options, max_steps=n), positions=grammar.positions, rules=grammar)
+    gen = generate_with_attention(model, memory, src_pad, list(Modality).index(target), sos, vocab.eos(target),
+                                  None, dataclasses.replace(options, max_steps=n), positions=grammar.positions,
+                                  rules=grammar, prefix=forced, attention_layers=attention_layers)
+    out = gen.tokens
     rows = torch.cat([sos.to(out.device).expand(out.shape[0], 1, -1), out], dim=1).cpu().numpy()
     unfinished = [i for i, tokens in enumerate(rows) if not (tokens[:, 0] == vocab.eos(target)).any()]
     if unfinished:
         log.warning("%s target rows %s stopped at the %d-step limit before their end token", target, unfinished, n)
+    mean = None
+    if gen.cross_attention:
+        mean = torch.stack(list(gen.cross_attention.values())).mean(dim=0).float().cpu().numpy()
     results = []
-    for tokens in rows:
+    for i, tokens in enumerate(rows):
         x, y = target_positions(tokens[:, 0], target, vocab)
-        results.append(strip_sos_eos(Steps(np.ascontiguousarray(tokens), x, y, target), vocab))
+        steps = strip_sos_eos(Steps(np.ascontiguousarray(tokens), x, y, target), vocab)
+        # stripping drops SOS (not an output row) and cuts after the content: rows align from the start
+        weights = None if mean is None else np.ascontiguousarray(mean[i, : len(steps)])
+        results.append(TargetGeneration(steps, weights))
     return results
