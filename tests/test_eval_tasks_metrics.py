@@ -184,7 +184,8 @@ def test_report_json_is_strict_and_complete(tmp_path: Path) -> None:
     assert data["task"] == "omr" and data["samples"] == 3 and data["model"]["step"] == 12
     assert data["skipped"] == [{"id": "x", "reason": "too long"}]
     assert data["scores"]["ser"] == pytest.approx(1 / 3)
-    assert data["scores"]["error_kinds"]["by_kind"]["duration"]["substitute"] == 1
+    assert data["scores"]["error_kinds"]["duration"] == {"truth_tokens": 1, "substitute": 1, "delete": 0, "insert": 0,
+                                                         "edits": 1, "rate": 1.0}
     assert {"scorebridge", "torch", "mir_eval", "python"} <= set(data["versions"])
     assert "ser 0.3333" in rep.summary() and rep.headline()["ser"] == pytest.approx(1 / 3)
     nan = report(NoteScore(math.nan, math.inf, 0.5))

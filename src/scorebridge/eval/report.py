@@ -75,7 +75,7 @@ class EvalReport:
     notes: tuple[str, ...] = field(default=())  # remarks worth reading beside the numbers
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report_version": REPORT_VERSION, **_plain(dataclasses.asdict(self))}
+        return {"report_version": REPORT_VERSION, **_plain(self)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
@@ -106,7 +106,12 @@ def _fmt(value: float | None) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready data: non-finite floats become None, tuples lists, mapping keys strings."""
+    """JSON-ready data: an object's own ``to_dict()`` where it has one, dataclasses as dicts of their fields,
+    non-finite floats as None, tuples as lists, mapping keys as strings."""
+    if callable(getattr(value, "to_dict", None)) and not isinstance(value, EvalReport):
+        return _plain(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
