@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from _image_codec_fixtures import staff_image
+from scorebridge.api import ScoreBridgeModel, load_model
 from scorebridge.checkpoint import config_to_dict
 from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, save_audio_codec
 from scorebridge.codecs.image import IMAGE_PRESETS, ImageCodec, save_image_codec
@@ -119,6 +121,18 @@ def test_omr_report_counts_evaluated_and_skipped_samples(dataset: Path, model_di
 def test_limit_spreads_over_the_selection(dataset: Path, model_dir: Path) -> None:
     report = evaluate("omr", [dataset], model_dir, options=FAST, progress=False, limit=2)
     assert report.limit == 2 and report.data[0].selected == 2 and report.samples + len(report.skipped) == 2
+    assert not report.notes
+
+
+def test_a_model_in_memory_that_takes_nothing_says_so(dataset: Path, model_dir: Path) -> None:
+    loaded = load_model(model_dir)
+    narrow = ScoreBridgeModel(loaded.translator, loaded.vocab, replace(LIMITS, image_columns=3), loaded.tasks,
+                              loaded.codecs)
+    report = evaluate("omr", [dataset], narrow, options=FAST, progress=False)
+    assert report.samples == 0 and len(report.skipped) == 3 and report.scores.ser is None
+    assert report.model.path is None and report.model.step is None and len(report.model.tasks) == 12
+    assert any("nothing could be evaluated" in n for n in report.notes)
+    assert json.loads(report.to_json())["scores"]["ser"] is None
     rows = select_rows("omr", [dataset], "test", 2).rows
     assert [r["id"] for _, r in rows] == ["evalfake/set/piece0/system-0000", "evalfake/set/piece1/system-0000"]
     assert len(select_rows("omr", [dataset], "train", None).rows) == 1

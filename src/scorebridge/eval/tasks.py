@@ -265,6 +265,8 @@ def evaluate(task: str, data_dirs: Sequence[str | os.PathLike[str]], model: Any,
     skipped = tuple(outcome.skipped + missing)
     if skipped:
         log.warning("%s: %d skipped (see the report's 'skipped')", task, len(skipped))
+    if not outcome.evaluated:
+        notes.append("nothing could be evaluated: every selected unit was skipped (see 'skipped')")
     decoding = {"options": config_to_dict(options), **({"readback": config_to_dict(readback)} if spec.readback else {})}
     extra_versions = ("basic-pitch", "onnxruntime") if the_judge is not None else ()
     return EvalReport(
