@@ -1,7 +1,8 @@
 """The library entry point: ``load_model(path)`` and ``ScoreBridgeModel.translate(source, to=...)``.
 
-One call translates ONE window (a system image, a notation fragment, up to one MIDI window, one audio clip
-within the length limits); long inputs belong to the long-form layer above. A model folder is what the trainer
+``translate`` handles ONE window (a system image, a notation fragment, up to one MIDI window, one audio clip
+within the length limits); ``translate_long`` sends a long recording, a long MIDI file or a list of system
+images through the long-form layer (``inference.longform``). A model folder is what the trainer
 writes with ``model.save_translator(model, MODEL, extra=...)``: ``extra`` holds the vocabulary, the length
 limits, the tasks trained on and the codec configs; codecs are found in ``codecs=``, ``MODEL/codecs`` or
 ``MODEL/../codecs`` (see ``inference.codecs``).
@@ -11,6 +12,8 @@ Example::
     model = load_model("runs/small/best")
     result = model.translate("system.png", to="notation", options=DecodingOptions(max_steps=500))
     print(result.musicxml())
+    page = model.translate_long([system1, system2], to="notation")   # one MusicXML for the page
+    audio = model.translate_long("piece.wav", to="midi")              # 10 s windows, stitched
 """
 
 from __future__ import annotations
@@ -21,12 +24,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from scorebridge.checkpoint import config_from_dict
-from scorebridge.decoding.search import DecodingOptions, generate_target
+from scorebridge.decoding.search import DecodingOptions, TargetGeneration, generate_target_with_attention
 from scorebridge.errors import InputError
 from scorebridge.inference.codecs import CODEC_MODALITIES, CodecLookup
+from scorebridge.inference.longform import (
+    DEFAULT_LONGFORM,
+    LongAudio,
+    LongformOptions,
+    PageTranslation,
+    Transcription,
+    read_aloud,
+    read_systems,
+    synthesize,
+    transcribe,
+    via_notation,
+)
 from scorebridge.inference.results import (
     AudioTranslation,
     ImageTranslation,
@@ -35,7 +51,7 @@ from scorebridge.inference.results import (
     Translation,
     build_result,
 )
-from scorebridge.inference.sources import infer_modality, read_source, source_name
+from scorebridge.inference.sources import SUFFIXES, as_path, infer_modality, read_source, source_name
 from scorebridge.modality import Modality
 from scorebridge.model import ModelConfig, Translator, load_translator
 from scorebridge.tokens.layout import DEFAULT_LIMITS, LengthLimits, Steps, strip_sos_eos
@@ -44,8 +60,8 @@ from scorebridge.tokens.vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "AudioTranslation", "CodecLookup", "ImageTranslation", "MidiTranslation", "NotationTranslation",
-    "ScoreBridgeModel", "Translation", "load_model",
+    "AudioTranslation", "CodecLookup", "ImageTranslation", "LongAudio", "LongformOptions", "MidiTranslation",
+    "NotationTranslation", "PageTranslation", "ScoreBridgeModel", "Transcription", "Translation", "load_model",
 ]
 
 MODALITY_INDEX = {m: i for i, m in enumerate(Modality)}
@@ -114,10 +130,49 @@ class ScoreBridgeModel:
         generated = self.generate(steps, target, options)
         return build_result(generated, self.vocab, tgt_codec)
 
-    @torch.no_grad()
-    def generate(self, steps: Steps, target: Modality, options: DecodingOptions = DEFAULT_OPTIONS) -> Steps:
-        """The target steps generated for encoded source ``steps`` (batch of one), SOS/EOS stripped."""
-        target = Modality(target)
+    def translate_long(self, source: Any, to: Modality | str, *, source_modality: Modality | str | None = None,
+                       options: DecodingOptions = DEFAULT_OPTIONS, longform: LongformOptions = DEFAULT_LONGFORM,
+                       via: str = "direct", sample_rate: int | None = None,
+                       measures: Sequence[tuple[int, int] | None] | None = None
+                       ) -> Transcription | LongAudio | PageTranslation:
+        """Translate a long ``source`` through the long-form layer (``inference.longform``):
+
+        - audio (a path, or samples with ``sample_rate``) -> midi: ``transcribe``, a Transcription;
+        - MIDI (a .mid path or Notes) -> audio: ``synthesize``, a LongAudio;
+        - system images (a list of uint8 arrays or image paths, reading order; one image counts as a list of
+          one) -> notation or midi: ``read_systems``, a PageTranslation; -> audio: ``read_aloud`` (``via=
+          "direct"``) or the cascade ``via_notation`` (``via="notation"``), a LongAudio with its alignment
+          (``measures``: each system's measure range, for the direct path).
+
+        Other pairs raise ValueError (use ``translate`` for one window)."""
+        target = _modality(to, "to")
+        systems = _system_list(source)
+        if systems is not None:
+            src = Modality.IMAGE
+        else:
+            src = infer_modality(source) if source_modality is None else _modality(source_modality,
+                                                                                  "source_modality")
+        if via not in ("direct", "notation"):
+            raise ValueError(f"via must be 'direct' or 'notation', got {via!r}")
+        if via == "notation" and (src, target) != (Modality.IMAGE, Modality.AUDIO):
+            raise ValueError("via='notation' is the image -> audio cascade")
+        if src is Modality.AUDIO and target is Modality.MIDI:
+            if as_path(source) is None and sample_rate is None and isinstance(source, tuple) and len(source) == 2:
+                source, sample_rate = source
+            return transcribe(self, source, sample_rate, options=options, longform=longform)
+        if src is Modality.MIDI and target is Modality.AUDIO:
+            return synthesize(self, source, options=options, longform=longform)
+        if src is Modality.IMAGE:
+            systems = systems if systems is not None else [source]
+            if target is Modality.AUDIO:
+                if via == "notation":
+                    return via_notation(self, systems, options=options, longform=longform)
+                return read_aloud(self, systems, options=options, longform=longform, measures=measures)
+            return read_systems(self, systems, target, options=options, longform=longform)
+        raise ValueError(f"no long-form path for {src} -> {target}: long-form covers audio -> midi, midi -> audio "
+                         f"and system images -> notation, midi or audio; use translate for one window")
+
+    def _memory(self, steps: Steps, target: Modality) -> tuple[torch.Tensor, torch.Tensor]:
         dev = self.device
 
         def tensor(a: Any) -> torch.Tensor:
@@ -127,8 +182,24 @@ class ScoreBridgeModel:
         memory = self.translator.encode(tensor(steps.tokens), tensor(steps.x), tensor(steps.y),
                                         torch.tensor([MODALITY_INDEX[steps.modality]], device=dev),
                                         torch.tensor([MODALITY_INDEX[target]], device=dev), src_pad)
-        out = generate_target(self.translator, memory, src_pad, target, self.vocab, options, self.limits)[0]
-        return strip_sos_eos(out, self.vocab)  # a no-op on stripped steps; kept as the layout's contract
+        return memory, src_pad
+
+    @torch.no_grad()
+    def generate(self, steps: Steps, target: Modality, options: DecodingOptions = DEFAULT_OPTIONS) -> Steps:
+        """The target steps generated for encoded source ``steps`` (batch of one), SOS/EOS stripped."""
+        return self.generate_window(steps, target, options).steps
+
+    @torch.no_grad()
+    def generate_window(self, steps: Steps, target: Modality, options: DecodingOptions = DEFAULT_OPTIONS, *,
+                        prefix: Steps | None = None, attention_layers: Sequence[int] = ()) -> TargetGeneration:
+        """``generate`` with a forced target ``prefix`` (output starts with it) and the cross-attention weights
+        of ``attention_layers`` averaged, one row per output step (``decoding.search.TargetGeneration``)."""
+        target = Modality(target)
+        memory, src_pad = self._memory(steps, target)
+        out = generate_target_with_attention(self.translator, memory, src_pad, target, self.vocab, options,
+                                             self.limits, prefix, attention_layers)[0]
+        # strip_sos_eos is a no-op on stripped steps; kept as the layout's contract
+        return TargetGeneration(strip_sos_eos(out.steps, self.vocab), out.attention)
 
     def _check_positions(self, steps: Steps, name: str) -> None:
         # the layout limits may exceed the model's position tables (a small preset); say so instead of failing
@@ -138,6 +209,24 @@ class ScoreBridgeModel:
             raise InputError(name, f"the {steps.modality} source reaches position x={int(steps.x.max())}, "
                                    f"y={int(steps.y.max())}; this model holds x < {cfg.max_x}, y < {cfg.max_y}: "
                                    f"use the long-form command")
+
+
+def _system_list(source: Any) -> list[Any] | None:
+    """A list/tuple of system images (uint8 (H, W) arrays or image paths), or None for any other source."""
+    if not isinstance(source, list | tuple) or not source or _looks_like_audio_pair(source):
+        return None
+
+    def is_image(item: Any) -> bool:
+        if isinstance(item, np.ndarray):
+            return item.dtype == np.uint8 and item.ndim == 2
+        path = as_path(item)
+        return path is not None and SUFFIXES.get(path.suffix.lower()) is Modality.IMAGE
+
+    return list(source) if all(is_image(item) for item in source) else None
+
+
+def _looks_like_audio_pair(source: Any) -> bool:
+    return isinstance(source, tuple) and len(source) == 2 and isinstance(source[1], int | np.integer)
 
 
 def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu",
