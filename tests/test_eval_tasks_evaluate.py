@@ -190,3 +190,22 @@ def test_bad_requests_fail_clearly(dataset: Path, model_dir: Path, tmp_path: Pat
     with pytest.raises(InputError):
         evaluate("omr", [dataset], tmp_path / "no-model", progress=False)
     assert set(TASKS) == {"omr", "transcription", "image-audio", "midi-audio", "audio-image", "lmx-image"}
+
+
+def test_cli_eval_writes_the_report(dataset: Path, model_dir: Path, tmp_path: Path, capsys) -> None:
+    from scorebridge.cli import main
+    from scorebridge.cli_model import EVAL_JUDGES, EVAL_TASKS
+    from scorebridge.eval.tasks import JUDGES, TASKS
+
+    assert EVAL_TASKS == tuple(TASKS) and EVAL_JUDGES == JUDGES  # the parser's copies, kept torch-free
+    out = tmp_path / "omr.json"
+    assert main(["eval", "omr", "--data", str(dataset), "--weights", str(model_dir), "--max-steps", "6", "-q",
+                 "-o", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["task"] == "omr" and report["samples"] == 2 and report["decoding"]["options"]["max_steps"] == 6
+    assert "omr on test" in capsys.readouterr().out
+    assert main(["eval", "omr", "--data", str(dataset), "-o", str(tmp_path / "x.json")]) == 2
+    assert "--weights" in capsys.readouterr().err
+    assert main(["eval", "image-audio", "--data", str(dataset), "--weights", str(model_dir), "-q",
+                 "-o", str(tmp_path / "y.json")]) == 2
+    assert not (tmp_path / "y.json").exists()

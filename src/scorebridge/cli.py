@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_commands(sub)
     _add_codec_commands(sub)
     _add_train_command(sub)
+    from scorebridge.cli_model import add_eval_command, add_translate_command
+
+    add_translate_command(sub, _add_common)
+    add_eval_command(sub, _add_common)
     return parser
 
 
@@ -313,6 +317,14 @@ def _run(args: argparse.Namespace) -> int:
         return _run_data(args)
     if args.command == "train":
         return _run_train(args)
+    if args.command == "eval":
+        from scorebridge.cli_model import run_eval
+
+        return run_eval(args)
+    if args.command == "translate":
+        from scorebridge.cli_model import run_translate
+
+        return run_translate(args)
     if args.command == "codec":
         return _run_codec(args)
     if args.command == "demo":

@@ -1,0 +1,123 @@
+"""The model commands of the `scorebridge` CLI (`translate`, `eval`): argument parsing and calls, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+
+from scorebridge.errors import ScorebridgeError
+
+# the parser must not import torch (every command would pay seconds for it); a test keeps these equal to
+# scorebridge.eval.tasks.TASKS and JUDGES
+EVAL_TASKS = ("omr", "transcription", "image-audio", "midi-audio", "audio-image", "lmx-image")
+EVAL_JUDGES = ("basic-pitch",)
+NO_SHIPPED_WEIGHTS = ("no weights ship with this version yet; pass --weights RUN/step-NNNNNNNN (a checkpoint "
+                      "written by `scorebridge train`)")
+
+
+def add_decoding_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("decoding")
+    g.add_argument("--method", choices=("greedy", "top_p", "sample"), default=None, help="default: greedy")
+    g.add_argument("--temperature", type=float, default=None)
+    g.add_argument("--top-p", type=float, default=None)
+    g.add_argument("--seed", type=int, default=None, help="seed of top_p/sample decoding (its own generator)")
+    g.add_argument("--max-steps", type=int, default=None, help="longest output per window, in steps")
+
+
+def decoding_options(args: argparse.Namespace, base=None):
+    """A DecodingOptions from the flags given, over ``base`` (default: DecodingOptions())."""
+    import dataclasses
+
+    from scorebridge.decoding.search import DecodingOptions
+
+    changes = {k: v for k, v in (("method", args.method), ("temperature", args.temperature),
+                                 ("top_p", args.top_p), ("seed", args.seed), ("max_steps", args.max_steps))
+               if v is not None}
+    try:
+        return dataclasses.replace(base or DecodingOptions(), **changes)
+    except ValueError as exc:
+        raise ScorebridgeError(f"decoding options: {exc}") from None
+
+
+def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
+    p = sub.add_parser("eval", help="evaluate a model on a task over a built dataset's test split",
+                       description="Evaluate a translator checkpoint: omr (SER), transcription (onset F1 per "
+                       "piece), image-audio / midi-audio (judge transcriber, onset F1 direct and after DTW), "
+                       "audio-image / lmx-image (generated images read back by the model's OMR). The JSON report "
+                       "records model, data, split, decoding options, judge and versions.")
+    p.add_argument("task", choices=EVAL_TASKS)
+    p.add_argument("--data", action="append", required=True, metavar="DIR", help="a built dataset (repeatable)")
+    p.add_argument("--weights", default=None, metavar="MODEL", help="model folder (a training checkpoint)")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    p.add_argument("--limit", type=int, default=None, help="at most N samples (pieces for transcription)")
+    p.add_argument("--judge", choices=EVAL_JUDGES, default=None, help="transcriber judging generated audio")
+    p.add_argument("--reference-decoding", action="store_true",
+                   help="decode as the reference system did for this task (overridden by decoding flags)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.json")
+    add_decoding_options(p)
+    add_common(p)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from scorebridge.eval.tasks import REFERENCE_OPTIONS, evaluate
+
+    if args.weights is None:
+        raise ScorebridgeError(NO_SHIPPED_WEIGHTS)
+    base = REFERENCE_OPTIONS.get(args.task) if args.reference_decoding else None
+    try:
+        report = evaluate(args.task, args.data, args.weights, split=args.split, limit=args.limit,
+                          options=decoding_options(args, base), judge=args.judge, progress=not args.quiet,
+                          device=args.device)
+    except ValueError as exc:
+        raise ScorebridgeError(f"eval: {exc}") from None
+    report.save(args.output)
+    print(report.summary())
+    print(f"report: {args.output}")
+    return 0
+
+
+def add_translate_command(sub: argparse._SubParsersAction, add_common) -> None:
+    p = sub.add_parser("translate", help="translate a file between image, notation, MIDI and audio",
+                       description="Translate INPUT (a page PNG/JPEG/TIFF/PDF, a WAV/FLAC/MP3/OGG recording, a "
+                       "MIDI file, MusicXML/MXL/kern/LMX) into OUTPUT. The target comes from --to or OUTPUT's "
+                       "extension (.musicxml .lmx .mid .wav .flac .png). Pages are cut into systems without learned "
+                       "weights; long recordings go in 10 s windows.")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    p.add_argument("--to", choices=("image", "notation", "midi", "audio"), default=None)
+    p.add_argument("--weights", default=None, metavar="MODEL", help="model folder (a training checkpoint)")
+    p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
+    p.add_argument("--via", choices=("direct", "notation"), default="direct",
+                   help="image -> audio: the model directly, or the cascade image -> LMX -> MusicXML -> "
+                   "MIDI -> FluidSynth")
+    p.add_argument("--align", default=None, metavar="FILE.json",
+                   help="image -> audio: write which audio span belongs to which system and measures")
+    p.add_argument("--device", default="cpu")
+    add_decoding_options(p)
+    add_common(p)
+
+
+def run_translate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scorebridge.modality import Modality
+    from scorebridge.translate import TranslateRequest, load_translation_model, needs_model, plan, translate_file
+
+    request = TranslateRequest(Path(args.input), Path(args.output), Modality(args.to) if args.to else None,
+                               args.via, Path(args.align) if args.align else None)
+    _source, _target, engine = plan(request)  # bad input fails here, before a model loads
+    model = load_translation_model(args.weights, args.device, args.codecs) if needs_model(engine) else None
+    options = decoding_options(args) if model is not None else None
+    try:
+        result = translate_file(request, model, options=options, progress=not args.quiet)
+    except ValueError as exc:  # a model or options that cannot serve this input (e.g. limits below one window)
+        raise ScorebridgeError(f"translate: {exc}") from None
+    where = f" ({result.systems} systems on {result.pages} pages)" if result.systems is not None else ""
+    print(f"{result.output}: {result.source} -> {result.target} by {result.engine}{where}")
+    if result.alignment is not None:
+        print(f"{result.alignment}: alignment")
+    for problem in result.problems[:5]:
+        print(f"  note: {problem}")
+    if len(result.problems) > 5:
+        print(f"  ... and {len(result.problems) - 5} more notes")
+    return 0

@@ -1,0 +1,228 @@
+"""`scorebridge translate`: any file of one modality to a file of another, whole pages and long recordings.
+
+Which engine does what (``ROUTES``): the model reads pages (image -> notation, MIDI, audio), transcribes
+recordings (audio -> MIDI) and synthesizes MIDI (MIDI -> audio), window by window through the long-form layer
+(``inference.longform``). Where a deterministic engine is the better tool it is used and named in the result:
+notation is engraved by Verovio and played by FluidSynth, MIDI becomes notation by the quantizer, and audio
+becomes notation through the model's MIDI. Pairs without a route are a one-line error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scorebridge.errors import InputError
+from scorebridge.fileio import write_text
+from scorebridge.modality import Modality
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
+MIDI_SUFFIXES = (".mid", ".midi")
+NOTATION_SUFFIXES = (".musicxml", ".xml", ".mxl", ".krn", ".abc", ".mei", ".lmx")
+INPUTS = {**dict.fromkeys(IMAGE_SUFFIXES, Modality.IMAGE), **dict.fromkeys(AUDIO_SUFFIXES, Modality.AUDIO),
+          **dict.fromkeys(MIDI_SUFFIXES, Modality.MIDI), **dict.fromkeys(NOTATION_SUFFIXES, Modality.NOTATION)}
+OUTPUTS = {".musicxml": Modality.NOTATION, ".xml": Modality.NOTATION, ".lmx": Modality.NOTATION,
+           ".mid": Modality.MIDI, ".midi": Modality.MIDI, ".wav": Modality.AUDIO, ".flac": Modality.AUDIO,
+           ".png": Modality.IMAGE}
+
+# (source, target) -> engine; "model" routes need weights
+ROUTES: dict[tuple[Modality, Modality], str] = {
+    (Modality.IMAGE, Modality.NOTATION): "model",
+    (Modality.IMAGE, Modality.MIDI): "model",
+    (Modality.IMAGE, Modality.AUDIO): "model",
+    (Modality.AUDIO, Modality.MIDI): "model",
+    (Modality.AUDIO, Modality.NOTATION): "model, then the MIDI quantizer",
+    (Modality.MIDI, Modality.AUDIO): "model",
+    (Modality.MIDI, Modality.NOTATION): "the MIDI quantizer (no model)",
+    (Modality.NOTATION, Modality.MIDI): "Verovio (no model)",
+    (Modality.NOTATION, Modality.AUDIO): "Verovio and FluidSynth (no model)",
+    (Modality.NOTATION, Modality.IMAGE): "Verovio (no model)",
+}
+
+
+@dataclass(frozen=True)
+class TranslateRequest:
+    input: Path
+    output: Path
+    to: Modality | None = None
+    via: str = "direct"  # "direct" or "notation" (image -> audio cascade)
+    align: Path | None = None
+
+
+@dataclass(frozen=True)
+class TranslateResult:
+    source: Modality
+    target: Modality
+    engine: str
+    output: Path
+    systems: int | None = None  # image inputs: systems read
+    pages: int | None = None
+    problems: tuple[str, ...] = ()
+    alignment: Path | None = None
+
+
+def input_modality(path: Path) -> Modality:
+    suffix = path.suffix.lower()
+    if suffix not in INPUTS:
+        raise InputError(path, f"unknown input type {suffix or '(no suffix)'}; expected one of "
+                               f"{', '.join(sorted(INPUTS))}")
+    return INPUTS[suffix]
+
+
+def output_modality(path: Path, to: Modality | None) -> Modality:
+    """The target from --to or the output's suffix; both given must agree."""
+    suffix = path.suffix.lower()
+    implied = OUTPUTS.get(suffix)
+    if to is None and implied is None:
+        raise InputError(path, f"cannot tell the target from {suffix or '(no suffix)'}; use one of "
+                               f"{', '.join(sorted(OUTPUTS))} or --to")
+    if to is not None and implied is not None and to is not implied:
+        raise InputError(path, f"--to {to} does not match a {suffix} output")
+    if implied is None:
+        raise InputError(path, f"a {to} output needs one of "
+                               f"{', '.join(s for s, m in OUTPUTS.items() if m is to)}")
+    return implied
+
+
+def plan(request: TranslateRequest) -> tuple[Modality, Modality, str]:
+    """(source, target, engine) of a request, or a one-line InputError before any work is done."""
+    if not request.input.is_file():
+        raise InputError(request.input, "no such file")
+    source = input_modality(request.input)
+    target = output_modality(request.output, request.to)
+    if source is target and source is not Modality.NOTATION:
+        raise InputError(request.output, f"input and output are both {source}")
+    if (source, target) not in ROUTES and not (source is target is Modality.NOTATION):
+        raise InputError(request.input, f"no route from {source} to {target} yet; translate to notation "
+                                        "(.musicxml) first, then render it")
+    if request.via != "direct" and (source, target) != (Modality.IMAGE, Modality.AUDIO):
+        raise InputError(request.input, "--via notation is the image -> audio cascade")
+    if request.align is not None and (source, target) != (Modality.IMAGE, Modality.AUDIO):
+        raise InputError(request.input, "--align needs a score image input and an audio output")
+    engine = ROUTES.get((source, target), "LMX <-> MusicXML (no model)")
+    if request.via == "notation":
+        engine = "model (image -> notation), then Verovio and FluidSynth"
+    return source, target, engine
+
+
+def needs_model(engine: str) -> bool:
+    return engine.startswith("model")
+
+
+def translate_file(request: TranslateRequest, model: Any = None, *, options: Any = None,
+                   progress: bool = True) -> TranslateResult:
+    """Translate ``request.input`` into ``request.output`` (written atomically). ``model``: a
+    ``ScoreBridgeModel`` for model routes (see ``plan``)."""
+    from scorebridge.inference.longform import LongformOptions
+
+    source, target, engine = plan(request)
+    if needs_model(engine) and model is None:
+        raise InputError(request.input, f"{source} -> {target} needs a model (--weights)")
+    kwargs = {"longform": LongformOptions(progress=progress)}
+    if options is not None:
+        kwargs["options"] = options
+    out = request.output
+    if source is Modality.IMAGE:
+        return _from_pages(request, model, target, engine, kwargs)
+    if source is Modality.AUDIO:
+        result = model.translate_long(request.input, to=Modality.MIDI, **kwargs)
+        if target is Modality.MIDI:
+            result.save(out)
+        else:
+            from scorebridge.midi.notation import midi_to_musicxml
+
+            write_text(out, midi_to_musicxml(result.notes))
+        return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
+    if source is Modality.MIDI:
+        if target is Modality.AUDIO:
+            result = model.translate_long(request.input, to=Modality.AUDIO, **kwargs)
+            result.save(out)
+            return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
+        from scorebridge.midi import read_midi
+        from scorebridge.midi.notation import midi_to_musicxml
+
+        write_text(out, midi_to_musicxml(read_midi(request.input)))
+        return TranslateResult(source, target, engine, out)
+    return _from_notation(request, target, engine)
+
+
+def _from_pages(request: TranslateRequest, model: Any, target: Modality, engine: str,
+                kwargs: dict[str, Any]) -> TranslateResult:
+    from scorebridge.pages import iter_pages, page_systems
+
+    systems, pages = [], 0
+    for page in iter_pages(request.input):
+        pages += 1
+        systems += [s.image for s in page_systems(page)]  # a page without staves is skipped with a warning
+    if not systems:
+        raise InputError(request.input, "no staves found on any page")
+    via = request.via if target is Modality.AUDIO else "direct"
+    result = model.translate_long(systems, to=target, via=via, **kwargs)
+    result.save(request.output)
+    alignment = None
+    if request.align is not None:
+        alignment = result.save_alignment(request.align)
+    return TranslateResult(Modality.IMAGE, target, engine, request.output, systems=len(systems), pages=pages,
+                           problems=tuple(result.problems), alignment=alignment)
+
+
+def _from_notation(request: TranslateRequest, target: Modality, engine: str) -> TranslateResult:
+    from scorebridge import convert
+
+    source = request.input
+    with tempfile.TemporaryDirectory() as tmp:
+        if source.suffix.lower() == ".lmx":  # engrave and play through MusicXML
+            xml = Path(tmp) / f"{source.stem}.musicxml"
+            convert.lmx_file_to_musicxml(source, xml)
+            source = xml
+        out = request.output
+        if target is Modality.NOTATION:
+            if out.suffix.lower() == ".lmx":
+                write_text(out, convert.score_lmx_text(source) + "\n")
+            elif source.suffix.lower() in (".musicxml", ".xml"):
+                write_text(out, source.read_text(encoding="utf-8"))
+            else:
+                import xml.etree.ElementTree as ET
+
+                from scorebridge.notation import load_musicxml
+
+                root = load_musicxml(source).getroot()
+                write_text(out, '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode"))
+        elif target is Modality.IMAGE:
+            _first_page_png(source, out, Path(tmp))
+        else:
+            convert.render(source, "midi" if target is Modality.MIDI else "audio", out)
+    return TranslateResult(Modality.NOTATION, target, engine, request.output)
+
+
+def _first_page_png(score: Path, out: Path, tmp: Path) -> None:
+    """Engrave ``score``; a one-page score becomes ``out``, a longer one ``out`` plus ``<stem>-N.png`` pages."""
+    import shutil
+
+    from scorebridge import convert
+    from scorebridge.fileio import atomic_path
+
+    convert.render(score, "pages", tmp / "pages")
+    pngs = sorted((tmp / "pages").glob("page-*.png"))
+    if not pngs:
+        raise InputError(score, "engraving produced no page")
+    for i, png in enumerate(pngs):
+        target = out if i == 0 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
+        with atomic_path(target) as part:
+            shutil.copyfile(png, part)
+
+
+def load_translation_model(weights: str | os.PathLike[str] | None, device: str, codecs: str | None = None) -> Any:
+    from scorebridge.api import load_model
+
+    if weights is None:
+        raise InputError("--weights", "no weights ship with this version yet; pass --weights RUN/step-NNNNNNNN "
+                                      "(a checkpoint written by `scorebridge train`)")
+    return load_model(weights, device=device, codecs=codecs)
