@@ -97,7 +97,8 @@ def analyse_page(page: Page | np.ndarray) -> tuple[np.ndarray, PageLayout]:
     if border.any():
         gray = gray.copy()
         gray[border] = np.uint8(np.median(gray[~border])) if not border.all() else 255
-        ink &= ~border
+        threshold = otsu_threshold(gray)  # the dark border pulled Otsu's threshold below light staff lines
+        ink = binarize(gray, threshold)
     metrics = line_metrics(ink)
     if metrics is None:
         return gray, PageLayout((), 0.0, 0.0)
