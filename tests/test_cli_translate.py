@@ -32,6 +32,7 @@ def files(tmp_path_factory):
     t = np.arange(int(1.5 * AUDIO_RATE)) / AUDIO_RATE
     sf.write(root / "clip.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), AUDIO_RATE)
     Image.fromarray(np.full((800, 600), 255, np.uint8)).save(root / "blank.png")
+    sf.write(root / "silent.wav", np.zeros(AUDIO_RATE, np.float32), AUDIO_RATE)
     return root
 
 
@@ -61,6 +62,14 @@ def one_error(capsys) -> str:
     (["page.png", "out.musicxml"], "--weights"),
 ])
 def test_bad_requests_fail_in_one_line_before_work(files, tmp_path, capsys, args, message):
+    _run_bad(files, tmp_path, capsys, args, message)
+
+
+def test_a_silent_recording_is_an_error(files, tmp_path, weights, capsys):
+    _run_bad(files, tmp_path, capsys, ["silent.wav", "out.mid", "--weights", weights], "silent")
+
+
+def _run_bad(files, tmp_path, capsys, args, message):
     src, out, *rest = args
     argv = ["translate", str(files / src), "-o", str(tmp_path / out), *rest]
     argv = [str(tmp_path / a) if a.endswith(".json") else a for a in argv]

@@ -106,6 +106,8 @@ def plan(request: TranslateRequest) -> tuple[Modality, Modality, str]:
         raise InputError(request.input, "--via notation is the image -> audio cascade")
     if request.align is not None and (source, target) != (Modality.IMAGE, Modality.AUDIO):
         raise InputError(request.input, "--align needs a score image input and an audio output")
+    if source is Modality.AUDIO:
+        check_not_silent(request.input)
     engine = ROUTES.get((source, target), "LMX <-> MusicXML (no model)")
     if request.via == "notation":
         engine = "model (image -> notation), then Verovio and FluidSynth"
@@ -151,6 +153,25 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
         write_text(out, midi_to_musicxml(read_midi(request.input)))
         return TranslateResult(source, target, engine, out)
     return _from_notation(request, target, engine)
+
+
+SILENCE_DBFS = -60.0
+
+
+def check_not_silent(path: Path, threshold_dbfs: float = SILENCE_DBFS) -> None:
+    """InputError for a recording whose every sample stays below ``threshold_dbfs`` (read in blocks, stopping at
+    the first loud one, so a long file costs little). Unreadable files are left to the reader's own error."""
+    import numpy as np
+    import soundfile as sf
+
+    limit = 10 ** (threshold_dbfs / 20)
+    try:
+        for block in sf.blocks(str(path), blocksize=1 << 20, dtype="float32", always_2d=True):
+            if block.size and float(np.abs(block).max()) >= limit:
+                return
+    except (sf.LibsndfileError, RuntimeError):
+        return
+    raise InputError(path, f"the recording is silent (no sample above {threshold_dbfs:.0f} dBFS)")
 
 
 def _from_pages(request: TranslateRequest, model: Any, target: Modality, engine: str,
