@@ -97,7 +97,7 @@ def _ffmpeg(*args: str) -> None:
 @pytest.fixture(scope="module")
 def dataset(videos, tmp_path_factory):
     folder = tmp_path_factory.mktemp("folder")
-    for name, (path, _) in videos.items():
+    for path, _ in videos.values():
         shutil.copy(path, folder / path.name)
     good = videos["a"][0]
     (folder / "corrupt.mp4").write_bytes(os.urandom(5000))
