@@ -55,7 +55,7 @@ class Slide:
 
 def analysis_image(frame: np.ndarray, options: SegmentOptions) -> np.ndarray:
     """The blurred (and, for tall frames, pooled) float32 image that consecutive samples are compared on."""
-    factor = max(1, frame.shape[0] // options.analysis_height)
+    factor = max(1, round(frame.shape[0] / options.analysis_height))
     img = frame.astype(np.float32)
     if factor > 1:
         h, w = (frame.shape[0] // factor) * factor, (frame.shape[1] // factor) * factor
