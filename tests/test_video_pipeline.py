@@ -131,6 +131,9 @@ def test_build_gives_a_checked_dataset_and_rejects_bad_videos(videos, dataset):
         assert len(sample.audio) == sample.audio_samples_expected and np.abs(sample.audio).max() > 0.01
         assert sample.duration_ms < 20_000
         assert len({r["split"] for r in rows if r["piece"] == sample.piece}) == 1
+    from scorebridge.data.check_all import check_sample
+
+    assert {check_sample(s) for s in iter_samples(out)} == {("system/image-audio", ())}  # `data check` passes
     first = next(s for s in iter_samples(out) if s.piece == "minuet-a")
     assert first.meta["video"] == {"id": "minuet-a", "title": "Minuet in G", "composer": "Petzold",
                                    "staff_count": "2"}

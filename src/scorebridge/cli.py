@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from scorebridge.cli_model import add_eval_command, add_translate_command
 
     add_translate_command(sub, _add_common)
+    from scorebridge.cli_video import add_video_commands
+
+    add_video_commands(sub, _add_common)
     add_eval_command(sub, _add_common)
     return parser
 
@@ -321,6 +324,10 @@ def _run(args: argparse.Namespace) -> int:
         from scorebridge.cli_model import run_eval
 
         return run_eval(args)
+    if args.command == "video":
+        from scorebridge.cli_video import run_video
+
+        return run_video(args)
     if args.command == "translate":
         from scorebridge.cli_model import run_translate
 

@@ -25,6 +25,8 @@ def check_sample(sample: Sample) -> tuple[str, tuple[str, ...]]:
 
     if sample.kind == "system" and sample.timeline == "score" and sample.timed:
         return "system/score", check_system_sample(sample).reasons
+    if sample.kind == "system" and sample.timeline == "performance" and sample.notes is None and sample.lmx is None:
+        return "system/image-audio", _image_audio_reasons(sample)
     if sample.kind == "system" and sample.timeline == "performance":
         return "system/performance", _performance_reasons(sample)
     if sample.kind == "window":
@@ -42,6 +44,22 @@ def _performance_reasons(sample: Sample) -> tuple[str, ...]:
     score = [Note(0, 0, int(p)) for p in sample.meta["score_pitches"]]
     result = check_notes(sample.notes, score)
     return () if result.ok else (str(result.reason),)
+
+
+def _image_audio_reasons(sample: Sample) -> tuple[str, ...]:
+    """A page's systems with the page's audio and nothing symbolic (score videos): the stacked systems must fill
+    the image exactly and the audio must not be silent."""
+    if sample.image is None or sample.audio is None:
+        return ("an image-audio sample needs an image and audio",)
+    reasons = []
+    heights = sample.meta.get("system_heights")
+    if not heights:
+        reasons.append("meta['system_heights'] is missing")
+    elif sum(int(h) for h in heights) != sample.image.shape[0]:
+        reasons.append(f"system heights {list(heights)} do not add up to the image's {sample.image.shape[0]} rows")
+    if sample.audio.size and float(abs(sample.audio).max()) == 0.0:
+        reasons.append("silent audio")
+    return tuple(reasons)
 
 
 def _window_reasons(sample: Sample) -> tuple[str, ...]:
