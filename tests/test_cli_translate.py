@@ -54,7 +54,7 @@ def one_error(capsys) -> str:
     (["song.txt", "out.mid"], "unknown input type .txt"),
     (["song.mid", "out.doc"], "cannot tell the target"),
     (["song.mid", "out.mid"], "both midi"),
-    (["clip.wav", "out.png"], "no route from audio to image"),
+    (["page.png", "out.png"], "both image"),
     (["song.mid", "out.wav", "--to", "midi"], "does not match"),
     (["song.mid", "out.wav", "--via", "notation"], "cascade"),
     (["song.mid", "out.wav", "--align", "a.json"], "--align needs"),
@@ -83,7 +83,7 @@ def test_plan_names_the_engine(files, tmp_path):
     assert plan(TranslateRequest(files / "song.mid", tmp_path / "x.musicxml"))[:2] == (Modality.MIDI,
                                                                                        Modality.NOTATION)
     with pytest.raises(InputError):
-        plan(TranslateRequest(files / "song.mid", tmp_path / "x.png"))
+        plan(TranslateRequest(files / "song.mid", tmp_path / "x.mid"))
 
 
 @pytest.mark.parametrize("out", ["score.mid", "score.wav", "score.lmx", "score.musicxml"])
@@ -99,6 +99,8 @@ def test_lmx_and_midi_inputs_to_musicxml(files, tmp_path):
     assert "<score-partwise" in (tmp_path / "b.musicxml").read_text()
     assert main(["translate", str(files / "song.mid"), "-o", str(tmp_path / "c.musicxml"), "-q"]) == 0
     assert "<note" in (tmp_path / "c.musicxml").read_text()
+    assert main(["translate", str(files / "song.mid"), "-o", str(tmp_path / "c.png"), "-q"]) == 0
+    assert Image.open(tmp_path / "c.png").size[0] > 100
 
 
 def test_a_page_without_staves_is_an_error(files, tmp_path, weights, capsys):
@@ -148,3 +150,12 @@ def test_a_model_too_small_for_a_window_is_a_one_line_error(files, tmp_path, cap
     assert main(["translate", str(files / "clip.wav"), "-o", str(tmp_path / "clip.mid"), "--weights",
                  str(weights), *FAST]) == 2
     assert "window" in one_error(capsys)
+
+
+def test_a_recording_to_a_score_image(files, tmp_path, weights, capsys):
+    # the decoding grammar makes every window's output at least one complete system (1.5 s: one window)
+    assert main(["translate", str(files / "clip.wav"), "-o", str(tmp_path / "clip.png"), "--weights", weights,
+                 "--max-steps", "40", "-q"]) == 0
+    assert Image.open(tmp_path / "clip.png").size[1] >= 16
+    out = capsys.readouterr().out
+    assert "audio -> image by model, window by window (10 s) (" in out and " systems)" in out

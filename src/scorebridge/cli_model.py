@@ -112,7 +112,9 @@ def run_translate(args: argparse.Namespace) -> int:
         result = translate_file(request, model, options=options, progress=not args.quiet)
     except ValueError as exc:  # a model or options that cannot serve this input (e.g. limits below one window)
         raise ScorebridgeError(f"translate: {exc}") from None
-    where = f" ({result.systems} systems on {result.pages} pages)" if result.systems is not None else ""
+    where = ""
+    if result.systems is not None:
+        where = f" ({result.systems} systems" + (f" on {result.pages} pages)" if result.pages is not None else ")")
     print(f"{result.output}: {result.source} -> {result.target} by {result.engine}{where}")
     if result.alignment is not None:
         print(f"{result.alignment}: alignment")

@@ -39,8 +39,10 @@ ROUTES: dict[tuple[Modality, Modality], str] = {
     (Modality.IMAGE, Modality.AUDIO): "model",
     (Modality.AUDIO, Modality.MIDI): "model",
     (Modality.AUDIO, Modality.NOTATION): "model, then the MIDI quantizer",
+    (Modality.AUDIO, Modality.IMAGE): "model, window by window (10 s)",
     (Modality.MIDI, Modality.AUDIO): "model",
     (Modality.MIDI, Modality.NOTATION): "the MIDI quantizer (no model)",
+    (Modality.MIDI, Modality.IMAGE): "the MIDI quantizer and Verovio (no model)",
     (Modality.NOTATION, Modality.MIDI): "Verovio (no model)",
     (Modality.NOTATION, Modality.AUDIO): "Verovio and FluidSynth (no model)",
     (Modality.NOTATION, Modality.IMAGE): "Verovio (no model)",
@@ -133,6 +135,8 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
     out = request.output
     if source is Modality.IMAGE:
         return _from_pages(request, model, target, engine, kwargs)
+    if source is Modality.AUDIO and target is Modality.IMAGE:
+        return _audio_to_image(request, model, options)
     if source is Modality.AUDIO:
         result = model.translate_long(request.input, to=Modality.MIDI, **kwargs)
         if target is Modality.MIDI:
@@ -150,9 +154,42 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
         from scorebridge.midi import read_midi
         from scorebridge.midi.notation import midi_to_musicxml
 
-        write_text(out, midi_to_musicxml(read_midi(request.input)))
+        xml = midi_to_musicxml(read_midi(request.input))
+        if target is Modality.IMAGE:
+            with tempfile.TemporaryDirectory() as tmp:
+                score = Path(tmp) / f"{request.input.stem}.musicxml"
+                score.write_text(xml, encoding="utf-8")
+                _first_page_png(score, out, Path(tmp))
+        else:
+            write_text(out, xml)
         return TranslateResult(source, target, engine, out)
     return _from_notation(request, target, engine)
+
+
+WINDOW_MS = 10_000
+
+
+def _audio_to_image(request: TranslateRequest, model: Any, options: Any) -> TranslateResult:
+    """Each 10 s window of the recording becomes the system(s) the model generates for it, stacked into one PNG."""
+    from PIL import Image
+
+    from scorebridge.decoding.search import DecodingOptions
+    from scorebridge.fileio import atomic_path
+    from scorebridge.inference.longform import audio_chunks
+    from scorebridge.inference.results import stack_systems
+
+    rate, count, chunks = audio_chunks(request.input, None, WINDOW_MS)
+    systems, problems = [], []
+    for i, chunk in enumerate(chunks):
+        result = model.translate((chunk, rate), to=Modality.IMAGE, options=options or DecodingOptions())
+        systems += list(result.systems)
+        problems += [f"window {i}: {p}" for p in result.problems]
+    if not systems:
+        raise InputError(request.input, f"the model generated no complete image system in {count} windows")
+    with atomic_path(request.output) as tmp:
+        Image.fromarray(stack_systems(systems)).save(tmp, format="PNG")
+    return TranslateResult(Modality.AUDIO, Modality.IMAGE, ROUTES[Modality.AUDIO, Modality.IMAGE], request.output,
+                           systems=len(systems), problems=tuple(problems))
 
 
 SILENCE_DBFS = -60.0
