@@ -1,0 +1,66 @@
+"""`scorebridge serve`: argument parsing and the uvicorn call, nothing more (the lead wires it into cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+
+from scorebridge.errors import ScorebridgeError
+
+
+def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
+    p = sub.add_parser("serve", help="the local web studio: upload, translate, look and listen",
+                       description="Start the studio: one page to drop a page image/PDF, a recording, a MIDI file "
+                       "or a score, choose targets, and get the engraved score (followed while it plays), audio, "
+                       "a piano roll and every file back. Score routes need no model; reading pages, transcribing "
+                       "and synthesizing need --weights. The HTTP API's schema is at /openapi.json.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--weights", default=None, metavar="MODEL", help="model folder (a training checkpoint)")
+    p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--workers", type=int, default=1, help="jobs translated at once")
+    p.add_argument("--max-queued", type=int, default=8, help="jobs waiting at most; more get HTTP 503")
+    p.add_argument("--keep-minutes", type=float, default=60.0, help="finished jobs' files are deleted after this")
+    p.add_argument("--max-upload-mb", type=float, default=64.0)
+    p.add_argument("--workdir", default=None, metavar="DIR", help="where job folders go (default: system temp)")
+    add_common(p)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import uvicorn
+
+    from scorebridge.studio.app import StudioConfig, create_app
+    from scorebridge.studio.jobs import QueueLimits
+    from scorebridge.studio.uploads import UploadLimits
+
+    try:
+        config = StudioConfig(UploadLimits(max_bytes=int(args.max_upload_mb * 1024 * 1024)),
+                              QueueLimits(workers=args.workers, max_queued=args.max_queued,
+                                          keep_seconds=args.keep_minutes * 60),
+                              Path(args.workdir) if args.workdir else None)
+    except ValueError as exc:
+        raise ScorebridgeError(f"serve: {exc}") from None
+    if not _is_loopback(args.host):
+        print(f"warning: serving on {args.host}, reachable from other machines; the studio has no authentication")
+    model = None
+    if args.weights is not None:
+        from scorebridge.translate import load_translation_model
+
+        model = load_translation_model(args.weights, args.device, args.codecs)
+    app = create_app(config, model)
+    print(f"scorebridge studio on http://{args.host}:{args.port}/ "
+          f"({'model ' + str(args.weights) if model is not None else 'no model: score routes only'})")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

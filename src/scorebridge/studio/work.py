@@ -1,0 +1,192 @@
+"""One studio job: an uploaded file translated into each chosen target, plus what the page shows.
+
+Every target goes through ``scorebridge.translate`` (the same routes as `scorebridge translate`), into fixed
+names in the job's ``out`` folder. Then the page's views: the score engraved by Verovio as SVG pages, when
+each drawn measure sounds (``measures.json``: from Verovio's timemap when the audio was played from that
+score, from the ``--align`` spans for image -> audio), and the notes of a MIDI result for the piano roll.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scorebridge.errors import ScorebridgeError
+from scorebridge.fileio import write_text
+from scorebridge.modality import Modality
+from scorebridge.translate import ROUTES, TranslateRequest, needs_model, plan, translate_file
+
+log = logging.getLogger(__name__)
+
+OUTPUT_NAMES = {Modality.NOTATION: "score.musicxml", Modality.MIDI: "score.mid", Modality.AUDIO: "score.wav",
+                Modality.IMAGE: "score.png"}
+ORDER = (Modality.NOTATION, Modality.MIDI, Modality.IMAGE, Modality.AUDIO)  # notation first: the views use it
+ALIGNMENT = "alignment.json"
+MAX_ROLL_NOTES = 20_000
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    input: Path  # the stored upload (a name the server chose)
+    source: Modality
+    targets: tuple[Modality, ...]
+    name: str  # the uploaded name, for display only
+    via: str = "direct"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    files: tuple[str, ...]  # every output in the job's out folder, by name
+    pages: tuple[str, ...] = ()  # SVG pages of the shown score
+    measures: str | None = None  # measures.json, when the score can be followed
+    audio: str | None = None
+    notes: str | None = None  # notes.json for the piano roll
+    problems: tuple[str, ...] = ()  # per-target failures and decoding notes
+
+
+def targets_for(source: Modality) -> tuple[Modality, ...]:
+    """The targets a source can go to; notation can always be re-written as notation (MusicXML and LMX)."""
+    return tuple(t for t in ORDER if (source, t) in ROUTES or (source is t is Modality.NOTATION))
+
+
+def model_targets(source: Modality) -> tuple[Modality, ...]:
+    return tuple(t for t in targets_for(source) if (source, t) in ROUTES and needs_model(ROUTES[source, t]))
+
+
+def check_spec(spec: JobSpec, out: Path, have_model: bool) -> None:
+    """ScorebridgeError (an InputError names the problem) for a target that cannot be served, before queueing."""
+    if not spec.targets:
+        raise ScorebridgeError("choose at least one target")
+    for target in spec.targets:
+        if target not in targets_for(spec.source):
+            raise ScorebridgeError(f"no route from {spec.source} to {target}")
+        _source, _target, engine = plan(_request(spec, target, out))
+        if needs_model(engine) and not have_model:
+            raise ScorebridgeError(f"{spec.source} -> {target} needs a trained model; start the studio with "
+                                   "`scorebridge serve --weights RUN/step-NNNNNNNN`")
+
+
+def _request(spec: JobSpec, target: Modality, out: Path) -> TranslateRequest:
+    align = out / ALIGNMENT if (spec.source, target) == (Modality.IMAGE, Modality.AUDIO) else None
+    return TranslateRequest(spec.input, out / OUTPUT_NAMES[target], target, spec.via, align)
+
+
+def run_job(spec: JobSpec, out: Path, model: Any = None, options: Any = None,
+            progress: Progress = lambda step, steps, message: None) -> JobResult:
+    """Translate ``spec.input`` into every target under ``out``, then build the views. A target that fails is
+    a problem in the result; ScorebridgeError when none succeeds."""
+    out.mkdir(parents=True, exist_ok=True)
+    targets = [t for t in ORDER if t in spec.targets]
+    if spec.source is Modality.NOTATION and Modality.NOTATION not in targets:
+        targets.insert(0, Modality.NOTATION)  # cheap, and the score view needs MusicXML
+    steps = len(targets) + 1
+    problems: list[str] = []
+    for i, target in enumerate(targets):
+        progress(i, steps, f"{spec.source} -> {target}")
+        try:
+            result = translate_file(_request(spec, target, out), model, options=options, progress=False)
+            problems += [f"{target}: {p}" for p in result.problems]
+            if target is Modality.NOTATION:
+                _write_lmx(out, problems)
+        except (ScorebridgeError, ValueError) as exc:
+            problems.append(f"{target}: {getattr(exc, 'problem', None) or exc}")
+    if not _outputs(out):
+        raise ScorebridgeError("no output could be made: " + "; ".join(problems))
+    progress(len(targets), steps, "engraving the score view")
+    pages, measures = _score_view(spec, out, problems)
+    notes = _roll(spec, out, problems)
+    audio = OUTPUT_NAMES[Modality.AUDIO] if (out / OUTPUT_NAMES[Modality.AUDIO]).is_file() else None
+    return JobResult(_outputs(out), pages, measures, audio, notes, tuple(problems))
+
+
+def _outputs(out: Path) -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")))
+
+
+def _write_lmx(out: Path, problems: list[str]) -> None:
+    xml = out / OUTPUT_NAMES[Modality.NOTATION]
+    try:
+        translate_file(TranslateRequest(xml, out / "score.lmx"), progress=False)
+    except (ScorebridgeError, ValueError) as exc:
+        problems.append(f"lmx: {getattr(exc, 'problem', None) or exc}")
+
+
+def _score_view(spec: JobSpec, out: Path, problems: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """SVG pages of the score (the notation output) and measures.json; nothing when there is no notation."""
+    from scorebridge.render import engrave
+
+    xml = out / OUTPUT_NAMES[Modality.NOTATION]
+    if not xml.is_file():
+        return (), None
+    try:
+        engraved = engrave(xml)
+    except ScorebridgeError as exc:
+        problems.append(f"score view: {getattr(exc, 'problem', None) or exc}")
+        return (), None
+    pages = []
+    for i, svg in enumerate(engraved.pages, start=1):
+        write_text(out / f"page-{i}.svg", svg)
+        pages.append(f"page-{i}.svg")
+    ids = [m.id for m in engraved.measures]
+    timing = "engraver"
+    spans = [(m.start_ms, m.end_ms) for m in engraved.measures]
+    if (out / ALIGNMENT).is_file():
+        aligned = measure_times_from_alignment(len(ids), json.loads((out / ALIGNMENT).read_text(encoding="utf-8")))
+        if aligned is not None:
+            spans, timing = aligned, "alignment"
+    doc = {"timing": timing, "measures": [{"id": i, "start_ms": s, "end_ms": e}
+                                          for i, (s, e) in zip(ids, spans, strict=True) if s is not None]}
+    write_text(out / "measures.json", json.dumps(doc) + "\n")
+    return tuple(pages), "measures.json"
+
+
+def measure_times_from_alignment(count: int, alignment: dict[str, Any]) -> list[tuple[int, int]] | None:
+    """Each of ``count`` measures' (start_ms, end_ms) from image -> audio alignment spans: a system's span is
+    shared evenly among its measures [first, last). None when the spans name no measures or do not cover
+    ``count`` measures."""
+    rate = alignment.get("sample_rate")
+    times: list[tuple[int, int] | None] = [None] * count
+    for span in alignment.get("systems", []):
+        first_last = span.get("measures")
+        if not rate or first_last is None:
+            return None
+        first, last = first_last
+        if not 0 <= first < last <= count:
+            return None
+        start, end = span["start_sample"] * 1000 // rate, span["end_sample"] * 1000 // rate
+        share = (end - start) / (last - first)
+        for k in range(first, last):
+            times[k] = (round(start + (k - first) * share), round(start + (k - first + 1) * share))
+    if any(t is None for t in times):
+        return None
+    return times  # type: ignore[return-value]
+
+
+def _roll(spec: JobSpec, out: Path, problems: list[str]) -> str | None:
+    """notes.json (onset_ms, offset_ms, pitch, velocity) of the MIDI result, or of a MIDI upload."""
+    from scorebridge.midi import read_midi
+
+    midi = out / OUTPUT_NAMES[Modality.MIDI]
+    source = midi if midi.is_file() else spec.input if spec.source is Modality.MIDI else None
+    if source is None:
+        return None
+    try:
+        notes = read_midi(source)
+    except ScorebridgeError as exc:
+        problems.append(f"piano roll: {getattr(exc, 'problem', None) or exc}")
+        return None
+    write_text(out / "notes.json", json.dumps(roll_json(notes)) + "\n")
+    return "notes.json"
+
+
+def roll_json(notes: Sequence[Any]) -> dict[str, Any]:
+    """The piano roll's data: at most MAX_ROLL_NOTES notes as [onset_ms, offset_ms, pitch, velocity]."""
+    kept = [[n.onset, max(n.offset, n.onset + 1), n.pitch, n.velocity] for n in notes[:MAX_ROLL_NOTES]]
+    return {"notes": kept, "truncated": len(notes) > MAX_ROLL_NOTES,
+            "duration_ms": max((n[1] for n in kept), default=0)}
