@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from PIL import Image
 
 from _image_codec_fixtures import staff_image
+from _model_fixtures import write_tiny_run
 from scorebridge.api import LongAudio, PageTranslation, ScoreBridgeModel, Transcription, load_model
-from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, save_audio_codec
-from scorebridge.codecs.image import IMAGE_PRESETS, ImageCodec, save_image_codec
+from scorebridge.codecs.audio import AUDIO_PRESETS
 from scorebridge.decoding.search import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.inference.longform import (
@@ -33,9 +32,7 @@ from scorebridge.inference.longform import (
 )
 from scorebridge.inference.windows import AlignmentSpan, CutRule, join_system_lmx, measure_ranges
 from scorebridge.midi import Note, read_midi
-from scorebridge.model import save_translator
 from scorebridge.notation import lmx_to_musicxml
-from test_api_model import extra, tiny_translator
 
 RATE = AUDIO_PRESETS["tiny"].sample_rate
 HOP = AUDIO_PRESETS["tiny"].hop_length
@@ -46,12 +43,7 @@ FAST = DecodingOptions(max_steps=8)
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> ScoreBridgeModel:
-    root = tmp_path_factory.mktemp("run")
-    torch.manual_seed(1)
-    save_image_codec(ImageCodec(IMAGE_PRESETS["tiny"]).eval(), root / "codecs" / "image")
-    save_audio_codec(AudioCodec(AUDIO_PRESETS["tiny"]).eval(), root / "codecs" / "audio")
-    save_translator(tiny_translator(), root / "model", extra=extra())
-    return load_model(root / "model")
+    return load_model(write_tiny_run(tmp_path_factory.mktemp("run")) / "model")
 
 
 def tone(seconds: float) -> np.ndarray:
