@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -94,8 +94,9 @@ def create_app(config: StudioConfig = StudioConfig(), model: Any = None, options
 
     @app.post("/api/jobs", status_code=202, summary="Upload a file and queue its translation",
               responses={400: {}, 411: {}, 413: {}, 415: {}, 422: {}, 503: {}})
-    def create_job(file: UploadFile = File(...), targets: str = Form(..., description="comma-separated: "
-                   "image, notation, midi, audio"), via: str = Form("direct")) -> dict[str, Any]:
+    def create_job(file: Annotated[UploadFile, File()],
+                   targets: Annotated[str, Form(description="comma-separated: image, notation, midi, audio")],
+                   via: Annotated[str, Form()] = "direct") -> dict[str, Any]:
         wanted = _targets(targets)
         if via not in ("direct", "notation"):
             raise HTTPException(400, "via must be 'direct' or 'notation'")

@@ -104,15 +104,28 @@ async function addPage(url) {
   if (!svg) return;
   const w = parseFloat(svg.getAttribute("width")), h = parseFloat(svg.getAttribute("height"));
   svg.removeAttribute("width"); svg.removeAttribute("height");
-  let bottom = h;
-  try { svg.setAttribute("viewBox", `0 0 ${w} ${h}`); const bb = svg.getBBox(); bottom = Math.min(h, bb.y + bb.height + 20); }
-  catch (e) { /* keep the whole page */ }
-  svg.setAttribute("viewBox", `0 0 ${w} ${bottom}`);
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  const inner = svg.querySelector("svg");  // sized by percent of the outer box: pin it before cropping that box
+  if (inner) { inner.setAttribute("width", w); inner.setAttribute("height", h); }
+  svg.setAttribute("viewBox", cropBox(svg, w, h));
   svg.addEventListener("click", (ev) => {
-    const g = ev.target.closest("g.measure");
+    const g = ev.target.closest("g.measure:not(.bounding-box)");
     const m = g && state.measures.find((x) => x.id === g.id);
     if (m && !$("player").hidden) { $("player").currentTime = m.start_ms / 1000; $("player").play(); }
   });
+}
+
+// The page's margins cut to its systems (in page units), so the music fills the width.
+function cropBox(svg, w, h) {
+  const page = svg.getBoundingClientRect(), k = w / page.width;
+  const boxes = [...svg.querySelectorAll("g.system")].map((g) => g.getBoundingClientRect()).filter((r) => r.width);
+  if (!boxes.length || !page.width) return `0 0 ${w} ${h}`;
+  const pad = 12;
+  const x0 = Math.max(0, (Math.min(...boxes.map((r) => r.left)) - page.left) * k - pad);
+  const y0 = Math.max(0, (Math.min(...boxes.map((r) => r.top)) - page.top) * k - pad);
+  const x1 = Math.min(w, (Math.max(...boxes.map((r) => r.right)) - page.left) * k + pad);
+  const y1 = Math.min(h, (Math.max(...boxes.map((r) => r.bottom)) - page.top) * k + pad);
+  return `${x0} ${y0} ${x1 - x0} ${y1 - y0}`;
 }
 
 function measureAt(ms) {
