@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PKGS=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont librsvg2-bin ffmpeg)
+# chromium: the studio's browser test (Playwright drives /usr/bin/chromium; it never downloads a browser)
+DEB_PKGS=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont librsvg2-bin ffmpeg chromium)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
