@@ -164,3 +164,15 @@ def test_verovio_prints_nothing(tmp_path, capfd):
         engrave(path)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_engraving_works_in_another_thread():
+    """Verovio's resource path is per thread; engrave sets it for the thread it runs in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scorebridge.render import engrave
+
+    example = Path(__file__).resolve().parents[1] / "src" / "scorebridge" / "data" / "examples" / "minuet-in-g.musicxml"
+    with ThreadPoolExecutor(1) as pool:
+        engraved = pool.submit(engrave, example).result()
+    assert engraved.page_count >= 1 and "<svg" in engraved.pages[0]

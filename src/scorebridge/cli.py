@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from scorebridge.cli_video import add_video_commands
 
     add_video_commands(sub, _add_common)
+    from scorebridge.studio.cli import add_serve_command
+
+    add_serve_command(sub, _add_common)
     add_eval_command(sub, _add_common)
     return parser
 
@@ -324,6 +327,10 @@ def _run(args: argparse.Namespace) -> int:
         from scorebridge.cli_model import run_eval
 
         return run_eval(args)
+    if args.command == "serve":
+        from scorebridge.studio.cli import run_serve
+
+        return run_serve(args)
     if args.command == "video":
         from scorebridge.cli_video import run_video
 

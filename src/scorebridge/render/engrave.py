@@ -33,6 +33,15 @@ _MEI_NS = "{http://www.music-encoding.org/ns/mei}"
 verovio.enableLog(verovio.LOG_OFF)  # Verovio writes to stdout/stderr otherwise; errors surface as InputError
 
 
+def new_toolkit() -> verovio.toolkit:
+    """A Verovio toolkit that works in any thread: Verovio keeps its resource path per thread and sets it only
+    in the thread that imported it, so a toolkit made in another thread would load nothing."""
+    from importlib.resources import files
+
+    verovio.setDefaultResourcePath(str(files("verovio") / "data"))
+    return verovio.toolkit()
+
+
 @dataclass(frozen=True)
 class EngraveOptions:
     """Page geometry and look. Units are Verovio's (tenths of mm for the page; scale in percent).
@@ -184,7 +193,7 @@ def engrave(path: str | Path, options: EngraveOptions = EngraveOptions()) -> Eng
     text = _read_score_text(path)
     if fmt == "humdrum":
         check_kern_spines(path)  # Verovio aborts the whole process on some malformed kern
-    tk = verovio.toolkit()
+    tk = new_toolkit()
     tk.resetXmlIdSeed(1)  # fixed ids: the same input gives identical SVG (seed 0 means random)
     tk.setOptions({**options.to_verovio(), "inputFrom": fmt})
     try:
