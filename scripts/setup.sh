@@ -28,8 +28,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# `setup.sh --bench`: what the benchmarks add (a reference transcriber for the codec benchmark).
+# `setup.sh --bench`: what the benchmarks add: a reference transcriber (basic-pitch), MuseScore 3 for the
+# OLiMPiC-synthetic engravings, and a soundfont no dataset build uses (held-out transcription audio).
 if [ "${1:-}" = "--bench" ]; then
+  bench_missing=()
+  for p in musescore3 musescore-general-soundfont-small; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || bench_missing+=("$p")
+  done
+  if [ ${#bench_missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages for the benchmarks: ${bench_missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${bench_missing[@]}" >/dev/null
+  fi
   .venv/bin/python -c "import basic_pitch, onnxruntime" 2>/dev/null || {
     "${PIP[@]}" install -e ".[test,bench]"
     "${PIP[@]}" install --no-deps basic-pitch==0.4.0
