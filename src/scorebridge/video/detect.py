@@ -38,8 +38,32 @@ class SystemDetector(Protocol):
         ...
 
 
+BAR_LEVEL = 48  # an edge row or column whose pixels are all at most this dark is a letterbox bar
+BAR_PAD_PX = 4  # white added where a bar was cut off
+
+
+def letterbox(page: np.ndarray, level: int = BAR_LEVEL) -> PixelBox:
+    """The frame inside its black bars (rows and columns at the edges with no pixel above ``level``); the
+    whole frame when there are none, or when nothing is brighter (a dark card)."""
+    rows = np.flatnonzero(page.max(axis=1) > level)
+    cols = np.flatnonzero(page.max(axis=0) > level)
+    if rows.size == 0 or cols.size == 0:
+        return PixelBox(0, 0, page.shape[1], page.shape[0])
+    return PixelBox(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+
+
+def _moved(box: PixelBox, dx: int, dy: int, w: int, h: int) -> PixelBox:
+    return PixelBox(min(w, max(0, box.x0 + dx)), min(h, max(0, box.y0 + dy)), min(w, max(0, box.x1 + dx)),
+                    min(h, max(0, box.y1 + dy)))
+
+
 class StaffLineDetector:
-    """The page reader's classic detector: staff lines from run lengths and projections, no weights."""
+    """The page reader's classic detector: staff lines from run lengths and projections, no weights.
+
+    The page is read inside its letterbox bars, with a white margin where a bar was: the page reader clears ink
+    joined to the image edge as a scanner border, and music that touches a bar (a page cut off by the frame,
+    an engraving overflowing its page) would otherwise take its staves with it. It also reads fewer pixels.
+    """
 
     name = "staff-lines"
 
@@ -47,12 +71,19 @@ class StaffLineDetector:
         self.target = target
 
     def detect(self, page: np.ndarray) -> list[FoundSystem]:
-        gray, layout = analyse_page(page)
+        h, w = page.shape
+        inner = letterbox(page)
+        pads = ((BAR_PAD_PX if inner.y0 > 0 else 0, BAR_PAD_PX if inner.y1 < h else 0),
+                (BAR_PAD_PX if inner.x0 > 0 else 0, BAR_PAD_PX if inner.x1 < w else 0))
+        view = np.pad(page[inner.y0:inner.y1, inner.x0:inner.x1], pads, constant_values=255)
+        gray, layout = analyse_page(view)
+        dx, dy = inner.x0 - pads[1][0], inner.y0 - pads[0][0]  # view -> frame pixels
         out = []
         for system in layout.systems:
             b = system.crop
             image = normalize_system(gray[b.y0:b.y1, b.x0:b.x1], system.staff_height, target=self.target)
-            out.append(FoundSystem(image, system.bbox, b, system.staff_height))
+            out.append(FoundSystem(image, _moved(system.bbox, dx, dy, w, h), _moved(b, dx, dy, w, h),
+                                   system.staff_height))
         return out
 
 
