@@ -19,9 +19,10 @@ from scorebridge.video import (
     sound_share,
     video_split,
 )
+from scorebridge.video.detect import StaffLineDetector, letterbox
 from scorebridge.video.evaluate import match_systems
 from scorebridge.video.ffmpeg import Frame
-from scorebridge.video.segment import audio_span, runs
+from scorebridge.video.segment import audio_span, pooled, runs, same_page
 
 SR = 8000
 
@@ -59,6 +60,36 @@ def test_segment_joins_sections_split_by_a_flicker():
     assert len(list(segment(_frames([a] * 4 + [flicker] * 4), options))) == 1
     assert len(list(segment(_frames([a] * 4 + [flicker] * 4), SegmentOptions(blur_sigma=0.0,
                                                                             same_page_share=0.0)))) == 2
+
+
+def _notes(shifts: dict[int, int]) -> np.ndarray:
+    """A staff of 40 note heads (5x4 px); ``shifts`` moves some of them by a few rows (another pitch)."""
+    img = np.full((180, 320), 255, np.uint8)
+    for row in range(60, 101, 10):
+        img[row, 10:310] = 0
+    for k in range(40):
+        y = 70 + (k * 7) % 25 + shifts.get(k, 0)
+        img[y:y + 4, 12 + 7 * k:17 + 7 * k] = 0
+    return img
+
+
+def test_segment_keeps_nearly_identical_pages_apart():
+    # Repeated measures: the next page differs by a few notes, which the blur almost hides; the sharp frames
+    # across the change tell the pages apart.
+    a, b = _notes({}), _notes({k: 5 for k in range(0, 40, 5)})
+    assert not same_page(a, b, SegmentOptions()) and same_page(a, a.copy(), SegmentOptions())
+    slides = list(segment(_frames([a] * 4 + [b] * 4)))
+    assert [(s.first_frame, s.last_frame) for s in slides] == [(0, 3), (5, 7)]  # frame 4 is the cut
+    noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-3, 4, a.shape), 0, 255).astype(np.uint8)
+    noisy[0:3, 0:3] = 120  # compression noise and a blotch: the same page
+    assert len(list(segment(_frames([a] * 4 + [noisy] * 4)))) == 1
+
+
+def test_pooling_is_the_block_mean():
+    frame = np.random.default_rng(1).integers(0, 256, (721, 1283), dtype=np.uint8)
+    expected = frame[:720, :1281].astype(np.float64).reshape(240, 3, 427, 3).mean(axis=(1, 3))
+    assert np.allclose(pooled(frame, 3), expected, atol=1e-4)
+    assert np.array_equal(pooled(frame, 1), frame.astype(np.float32))
 
 
 def test_segment_keeps_few_frames_of_a_long_section():
@@ -171,3 +202,28 @@ def test_optional_extras_fail_with_one_line(tmp_path, monkeypatch):
     weights.write_bytes(b"x")
     with pytest.raises(MissingToolError, match="ultralytics"):
         yolo_detector(weights).detect(np.full((50, 50), 255, np.uint8))
+
+
+def _letterboxed_system(touching: bool) -> np.ndarray:
+    """Two 5-line staves (spacing 8 px) joined by a barline, on a page letterboxed in a black 360x640 frame; a
+    stem from the lower staff reaches the page's bottom edge when ``touching`` (an engraving cut off there)."""
+    page = np.full((300, 560), 255, np.uint8)
+    for top in (100, 180):
+        for k in range(5):
+            page[top + 8 * k, 40:520] = 0
+    page[100:213, 40] = 0  # the system's barline
+    if touching:
+        page[212:300, 300] = 0
+    frame = np.zeros((360, 640), np.uint8)
+    frame[30:330, 40:600] = page
+    return frame
+
+
+@pytest.mark.parametrize("touching", [False, True])
+def test_staff_detector_reads_inside_letterbox_bars(touching):
+    found = StaffLineDetector().detect(_letterboxed_system(touching))
+    assert len(found) == 1
+    box = found[0].bbox
+    assert abs(box.y0 - 130) <= 1 and abs(box.y1 - 243) <= 2 and abs(box.x0 - 80) <= 16 and abs(box.x1 - 560) <= 16
+    assert found[0].staff_height == pytest.approx(32, abs=1)
+    assert letterbox(_letterboxed_system(touching)) == PixelBox(40, 30, 600, 330)
