@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -180,18 +181,21 @@ def truth_path(video: str | os.PathLike[str]) -> Path:
 
 def make_test_videos(scores: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
                      limit: int | None = None, formats: Sequence[tuple[int, int, int]] = FORMATS,
-                     **overrides) -> list[Path]:
+                     by_stem: Mapping[str, Mapping[str, Any]] | None = None, **overrides) -> list[Path]:
     """One test video per score (up to ``limit``), cycling the frame sizes and rates of ``formats``:
-    ``scorebridge video make-test``. Scores that cannot be engraved are skipped with a warning."""
+    ``scorebridge video make-test``. ``by_stem`` adds options for some scores (by file stem), after
+    ``overrides``. A video already there is kept when its truth was made with the same options. Scores that
+    cannot be engraved are skipped with a warning."""
     from scorebridge.errors import ScorebridgeError
 
     out = Path(out_dir)
     made = []
     for k, score in enumerate(list(scores)[:limit]):
         width, height, fps = formats[k % len(formats)]
-        options = SyntheticVideoOptions(width=width, height=height, fps=fps, **overrides)
+        extra = {**overrides, **(by_stem or {}).get(Path(score).stem, {})}
+        options = SyntheticVideoOptions(width=width, height=height, fps=fps, **extra)
         target = out / f"{k:03d}-{Path(score).stem}.mp4"
-        if target.exists() and truth_path(target).exists():
+        if target.exists() and _made_with(target, options):
             made.append(target)
             continue
         try:
@@ -201,3 +205,12 @@ def make_test_videos(scores: Sequence[str | os.PathLike[str]], out_dir: str | os
             continue
         made.append(target)
     return made
+
+
+def _made_with(video: Path, options: SyntheticVideoOptions) -> bool:
+    """The video's truth exists and records these options."""
+    try:
+        truth = json.loads(truth_path(video).read_text())
+    except (OSError, ValueError):
+        return False
+    return truth.get("options") == json.loads(json.dumps(asdict(options)))
