@@ -6,16 +6,19 @@ cd "$(dirname "$0")/.."
 
 # chromium: the studio's browser test (Playwright drives /usr/bin/chromium; it never downloads a browser)
 DEB_PKGS=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont librsvg2-bin ffmpeg chromium)
-missing=()
-for p in "${DEB_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Install the Debian packages named as arguments that are not installed yet (one apt run for all of them).
+install_debs() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+}
+install_debs "${DEB_PKGS[@]}"
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
@@ -31,16 +34,7 @@ fi
 # `setup.sh --bench`: what the benchmarks add: a reference transcriber (basic-pitch), MuseScore 3 for the
 # OLiMPiC-synthetic engravings, and a soundfont no dataset build uses (held-out transcription audio).
 if [ "${1:-}" = "--bench" ]; then
-  bench_missing=()
-  for p in musescore3 musescore-general-soundfont-small; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || bench_missing+=("$p")
-  done
-  if [ ${#bench_missing[@]} -gt 0 ]; then
-    echo "setup: installing Debian packages for the benchmarks: ${bench_missing[*]}"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${bench_missing[@]}" >/dev/null
-  fi
+  install_debs musescore3 musescore-general-soundfont-small
   .venv/bin/python -c "import basic_pitch, onnxruntime" 2>/dev/null || {
     "${PIP[@]}" install -e ".[test,bench]"
     "${PIP[@]}" install --no-deps basic-pitch==0.4.0
