@@ -77,21 +77,10 @@ def _request(spec: JobSpec, target: Modality, out: Path) -> TranslateRequest:
     return TranslateRequest(spec.input, out / OUTPUT_NAMES[target], target, spec.via, align)
 
 
-def prepare_thread() -> None:
-    """Verovio keeps its resource path per thread and sets it only in the thread that imported it: a worker
-    thread's toolkit otherwise loads nothing ("Verovio loaded nothing")."""
-    from importlib.resources import files
-
-    import verovio
-
-    verovio.setDefaultResourcePath(str(files("verovio") / "data"))
-
-
 def run_job(spec: JobSpec, out: Path, model: Any = None, options: Any = None,
             progress: Progress = lambda step, steps, message: None) -> JobResult:
     """Translate ``spec.input`` into every target under ``out``, then build the views. A target that fails is
     a problem in the result; ScorebridgeError when none succeeds. Safe to call from any thread."""
-    prepare_thread()
     out.mkdir(parents=True, exist_ok=True)
     targets = [t for t in ORDER if t in spec.targets]
     if spec.source is Modality.NOTATION and Modality.NOTATION not in targets:

@@ -166,14 +166,17 @@ class _Trainer:
         self.dtype = autocast_dtype(config.precision, env.device)
         self.scaler = torch.amp.GradScaler(env.device.type, enabled=self.dtype is torch.float16)
         self.step = 0
+        # every process checks before any writes: a refusal on the main process alone would leave the others
+        # waiting at the barrier
+        rf.check_recipe(out, config, resume)
+        barrier(env)
         if env.main:
-            rf.check_or_write_recipe(out, config, resume)
+            if not resume:
+                rf.write_recipe(out, config)
             rf.copy_codecs(config.codecs, out)
         barrier(env)
         if resume:
             self._resume()
-        elif not env.main and (out / rf.LATEST).exists():
-            raise InputError(out, "already holds a training run")
         self.forward: nn.Module = LossModule(self.model)
         if env.distributed:
             ids = [env.device.index] if env.device.type == "cuda" else None
@@ -259,8 +262,6 @@ class _Trainer:
         if self.writer is not None:
             self.writer.close()
         seconds = time.perf_counter() - start
-        if checkpoint is None and self.step > first:
-            checkpoint = self._checkpoint()
         return TrainReport(self.out, first, self.step, last_loss, checkpoint, seconds,
                            (self.step - first) * c.batch_size)
 

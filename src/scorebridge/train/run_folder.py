@@ -53,22 +53,25 @@ def latest_checkpoint(out: Path) -> Path | None:
     return path
 
 
-def check_or_write_recipe(out: Path, config: TrainConfig, resume: bool) -> None:
-    """A fresh run writes the recipe (refusing a folder that already holds a run); a resumed one checks it."""
+def check_recipe(out: Path, config: TrainConfig, resume: bool) -> None:
+    """Read-only, so every process can run it before any writes: a fresh run needs a folder without a run, a
+    resumed one a recipe that matches (schedule fields aside)."""
     file = out / RECIPE
-    current = config_to_dict(config)
     if not resume:
         if file.exists() or (out / LATEST).exists():
             raise InputError(out, "already holds a training run; pass --resume to continue it or choose another --out")
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(file, json.dumps(current, indent=1, sort_keys=True) + "\n")
         return
     if not file.is_file():
         raise InputError(out, "has no training run to resume (no recipe.json)")
-    old = json.loads(file.read_text())
+    old, current = json.loads(file.read_text()), config_to_dict(config)
     changed = sorted(k for k in current if k not in RESUMABLE_CHANGES and old.get(k) != current[k])
     if changed:
         raise InputError(out, f"cannot resume with a changed recipe ({', '.join(changed)}); start a new --out")
+
+
+def write_recipe(out: Path, config: TrainConfig) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / RECIPE, json.dumps(config_to_dict(config), indent=1, sort_keys=True) + "\n")
 
 
 def copy_codecs(codecs: str | None, out: Path) -> None:
