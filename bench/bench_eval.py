@@ -95,6 +95,7 @@ def main() -> None:
     p.add_argument("--lieder", default=str(DATASETS / "lieder"))
     p.add_argument("--asap", default=str(DATASETS / "asap"))
     p.add_argument("--limit", type=int, default=20, help="samples (OMR) and pieces (transcription)")
+    p.add_argument("--pieces", type=int, default=None, help="transcription pieces (default: --limit)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--soundfont", default=str(HELD_OUT_SOUNDFONT) if HELD_OUT_SOUNDFONT.is_file() else None,
                    help="re-render the transcription test pieces with this soundfont ('none': the built audio)")
@@ -114,7 +115,7 @@ def main() -> None:
                                f"{'n/a' if ser is None else f'{100 * ser:.2f}'} | {r.samples} evaluated, "
                                f"{len(r.skipped)} skipped, {r.seconds:.0f} s |")
     asap_ok = Path(args.asap, "manifest.jsonl").is_file()
-    pieces = asap_pieces(Path(args.asap), args.limit, soundfont) if asap_ok else []
+    pieces = asap_pieces(Path(args.asap), args.pieces or args.limit, soundfont) if asap_ok else []
     if args.weights and pieces:
         from scorebridge.api import load_model
         from scorebridge.eval.runs import run_transcription

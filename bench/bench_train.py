@@ -114,7 +114,7 @@ def end_to_end(data: str, device: str, steps: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu")
-    p.add_argument("--preset", action="append", default=None, help="tiny, small, paper (repeatable)")
+    p.add_argument("--preset", action="append", default=None, help="tiny, compact, small, paper (repeatable)")
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--src", type=int, default=None)
     p.add_argument("--tgt", type=int, default=None)
@@ -127,7 +127,7 @@ def main() -> None:
     args = p.parse_args()
     device = torch.device(args.device)
     cpu = device.type == "cpu"
-    shapes = {"tiny": (8, 500, 500), "small": (2, 500, 500), "paper": (24, 1000, 1750)}
+    shapes = {"tiny": (8, 500, 500), "compact": (8, 500, 500), "small": (2, 500, 500), "paper": (24, 1000, 1750)}
     rows = []
     for preset in args.preset or (["tiny", "small"] if cpu else ["small", "paper"]):
         batch, src, tgt = shapes[preset] if cpu or preset != "small" else (64, 1000, 1750)

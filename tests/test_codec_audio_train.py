@@ -97,6 +97,18 @@ def test_resume_is_exact(tones: Path, tmp_path: Path) -> None:
         train_audio_codec(_config(lr=5e-4), [tones], tmp_path / "parts", progress=False)
 
 
+def test_a_time_limit_saves_and_a_rerun_continues_exactly(tones: Path, tmp_path: Path) -> None:
+    from scorebridge.deadline import Deadline
+
+    whole = train_audio_codec(_config(), [tones], tmp_path / "whole", progress=False)
+    cut = train_audio_codec(_config(), [tones], tmp_path / "cut", progress=False, deadline=Deadline(1e-9))
+    assert cut.steps == 1
+    rest = train_audio_codec(_config(), [tones], tmp_path / "cut", progress=False)
+    assert rest.start_step == 1 and rest.steps == 4
+    a, b = load_audio_codec(whole.checkpoint), load_audio_codec(rest.checkpoint)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
 def test_killed_run_resumes_from_its_last_checkpoint(tones: Path, tmp_path: Path) -> None:
     out = tmp_path / "killed"
     code = ("import sys; from scorebridge.codecs.audio.train import *; "

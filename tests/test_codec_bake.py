@@ -88,6 +88,19 @@ def test_resume_skips_done_shards_and_refuses_other_settings(world, tmp_path):
         bake([ds], codecs, out, BakeOptions(degraded=1))
 
 
+def test_worker_processes_bake_the_same_tokens(world, tmp_path):
+    ds, codecs = world
+    opts = BakeOptions(degraded=1, image_shifts="centre", audio_shifts="all")
+    one = bake([ds], codecs, tmp_path / "one", opts)
+    two = bake([ds], codecs, tmp_path / "two", opts, workers=2)
+    assert (one.samples, one.image_encodes) == (two.samples, two.image_encodes)
+    a = {s.id: s for s in iter_baked(tmp_path / "one")}
+    b = {s.id: s for s in iter_baked(tmp_path / "two")}
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(a[key].image, b[key].image) and np.array_equal(a[key].audio, b[key].audio)
+
+
 def test_bad_inputs_are_input_errors(world, tmp_path):
     ds, codecs = world
     with pytest.raises(InputError, match="no codec here"):

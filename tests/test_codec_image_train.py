@@ -65,6 +65,16 @@ def test_resume_continues_exactly(tmp_path):
     assert (again.resumed_from, again.step) == (6, 6)
 
 
+def test_a_time_limit_saves_and_a_rerun_continues_exactly(tmp_path):
+    from scorebridge.deadline import Deadline
+
+    straight = train_on_images(small_run(5), IMAGES, tmp_path / "straight")
+    cut = train_on_images(small_run(5), IMAGES, tmp_path / "cut", deadline=Deadline(1e-9))
+    assert cut.step == 1
+    rest = train_on_images(small_run(5), IMAGES, tmp_path / "cut")
+    assert (rest.resumed_from, rest.step) == (1, 5) and rest.losses == straight.losses
+
+
 def test_resume_saves_every_n_steps(tmp_path):
     train_on_images(small_run(4, checkpoint_every=2), IMAGES, tmp_path / "run")
     state = torch.load(tmp_path / "run" / "train_state.pt", weights_only=True)

@@ -63,6 +63,17 @@ def test_resume_continues_the_same_loss_curve(tmp_path, baked):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_time_limit_stops_with_a_checkpoint_and_resume_continues(tmp_path, baked):
+    from scorebridge.deadline import Deadline
+
+    full = write_recipe(tmp_path / "full.toml", baked, steps=4, checkpoint_every=100)
+    train(read_recipe(full), tmp_path / "a", progress=False)
+    report = train(read_recipe(full), tmp_path / "b", progress=False, deadline=Deadline(1e-9))
+    assert report.steps == 1 and report.checkpoint is not None  # out of time after its first step
+    train(read_recipe(full), tmp_path / "b", resume=True, progress=False)
+    assert _losses(tmp_path / "a") == _losses(tmp_path / "b")
+
+
 def test_a_run_folder_is_not_overwritten_and_resume_needs_a_run(tmp_path, baked):
     recipe = write_recipe(tmp_path / "r.toml", baked, steps=2, checkpoint_every=1,
                           extra="validate_every = 2\nvalid_examples = 2\nvalid_decode = 1")

@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from scorebridge import __version__
+from scorebridge.deadline import Deadline
 from scorebridge.errors import ScorebridgeError
 
 log = logging.getLogger("scorebridge")
@@ -62,11 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="render the bundled example score to every modality and print what was written where",
-        description="Engrave the bundled example (or SCORE) to system images, LMX, MIDI and audio.",
+        help="render the bundled score to every modality, translate held-out inputs in every direction with the "
+             "shipped model, and print the model card's table",
+        description="Engrave the bundled example (or SCORE) to system images, LMX, MIDI and audio; then translate "
+                    "the bundled held-out page, recording and MIDI file (and the score's LMX) with the shipped "
+                    "weights (or --weights) in every direction; then print the shipped weights' evaluation table.",
     )
     p.add_argument("input", metavar="SCORE", nargs="?", default=None, help="score to use instead of the bundled one")
     p.add_argument("-o", "--output", default="demo-output", help="output folder (default: demo-output)")
+    p.add_argument("--weights", default=None, metavar="MODEL", help="model folder instead of the shipped one")
+    p.add_argument("--no-model", action="store_true", help="only the renders (no translation model)")
+    p.add_argument("--device", default="cpu")
     _add_common(p)
     _add_data_commands(sub)
     _add_codec_commands(sub)
@@ -104,6 +112,8 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adversarial", action="store_true", help="audio: train with the discriminators")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-minutes", type=float, default=None, metavar="MIN",
+                   help="checkpoint and stop after this much wall time (rerun to resume)")
     _add_common(p)
     for name, what in (("encode", "an image (PNG) or a recording to a .npz of codes"),
                        ("decode", "a .npz of codes back to an image (PNG) or audio (WAV/FLAC)")):
@@ -124,6 +134,8 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--audio-shifts", choices=("all", "centre"), default="all")
     p.add_argument("--splits", default="train,valid,test")
     p.add_argument("--limit", type=int, default=None, help="only the first N input shards")
+    p.add_argument("--device", default="cpu", help="where the codecs encode: cpu, cuda ...")
+    p.add_argument("--workers", type=int, default=0, help="shards baked at once in worker processes (default 0)")
     _add_common(p)
 
 
@@ -134,18 +146,20 @@ def _run_codec(args: argparse.Namespace) -> int:
         overrides = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
                                        ("seed", args.seed)) if v is not None}
         try:
+            deadline = Deadline.minutes(args.max_minutes)
             if args.kind == "image":
                 from scorebridge.codecs.image import ImageTrainConfig, train_image_codec
 
                 result = train_image_codec(replace(ImageTrainConfig(preset=args.preset), **overrides), args.data,
-                                           args.out, device=args.device)
+                                           args.out, device=args.device, deadline=deadline)
                 print(f"image codec: step {result.step} in {args.out} ({result.seconds:.0f} s this run)")
             else:
                 from scorebridge.codecs.audio import AudioTrainConfig, train_audio_codec
 
                 preset = "small24k" if args.preset == "small" else args.preset
                 config = replace(AudioTrainConfig(preset=preset, adversarial=args.adversarial), **overrides)
-                result = train_audio_codec(config, args.data, args.out, device=args.device, progress=not args.quiet)
+                result = train_audio_codec(config, args.data, args.out, device=args.device, progress=not args.quiet,
+                                           deadline=deadline)
                 print(f"audio codec: step {result.steps} in {result.checkpoint} ({result.seconds:.0f} s this run)")
         except ValueError as exc:
             raise ScorebridgeError(f"codec train: {exc}") from exc
@@ -165,7 +179,8 @@ def _run_codec(args: argparse.Namespace) -> int:
                                   audio_shifts=args.audio_shifts, splits=tuple(args.splits.split(",")))
         except ValueError as exc:
             raise ScorebridgeError(f"codec bake: {exc}") from exc
-        report = bake(args.data, args.codecs, args.out, options, limit=args.limit, progress=not args.quiet)
+        report = bake(args.data, args.codecs, args.out, options, limit=args.limit, progress=not args.quiet,
+                      device=args.device, workers=args.workers)
         print(f"{report.out}: {report.samples} samples in {report.shards} shards ({report.baked_shards} baked now)")
         return 0
     raise AssertionError(args.codec_command)
@@ -187,6 +202,8 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="global batch (default: the recipe's)")
     p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
                    help="checkpoint and exit after this step (for time-limited jobs; --resume continues)")
+    p.add_argument("--max-minutes", type=float, default=None, metavar="MIN",
+                   help="checkpoint and exit after this much wall time (--resume continues)")
     p.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda ...")
     _add_common(p)
 
@@ -198,7 +215,7 @@ def _run_train(args: argparse.Namespace) -> int:
                          steps=args.steps, batch_size=args.batch_size)
     try:
         report = train(config, args.out, resume=args.resume, device=args.device, progress=not args.quiet,
-                       stop_at=args.stop_at)
+                       stop_at=args.stop_at, deadline=Deadline.minutes(args.max_minutes))
     except ValueError as exc:
         raise ScorebridgeError(f"train: {exc}") from exc
     if int(os.environ.get("RANK", "0")) == 0:
@@ -343,7 +360,16 @@ def _run(args: argparse.Namespace) -> int:
         return _run_codec(args)
     if args.command == "demo":
         written = convert.run_demo(args.output, score=args.input, progress=progress)
+        if not args.no_model:
+            from scorebridge import demo
+
+            written += demo.run_model_demo(args.output, lmx_file=Path(args.output) / "score.lmx",
+                                           weights=args.weights, device=args.device, progress=progress)
+            written.append(convert.Written("figures", demo.write_figures(args.output), "the model card's table"))
         convert.print_written(written, sys.stdout)
+        if not args.no_model:
+            print()
+            print(demo.card_table(), end="")
         return 0
     raise AssertionError(args.command)
 

@@ -98,14 +98,14 @@ class BakedSample:
     notes_json: bytes | None = field(default=None, repr=False)
 
 
-def load_codecs(folder: str | os.PathLike[str]) -> Codecs:
+def load_codecs(folder: str | os.PathLike[str], device: str | torch.device = "cpu") -> Codecs:
     """The codecs of a folder holding ``image/`` and/or ``audio/`` (checkpoint or training-run folders)."""
     root = Path(folder)
     image = load_image_codec(checkpoint_dir(root / "image")) if (root / "image").exists() else None
     audio = load_audio_codec(checkpoint_dir(root / "audio")) if (root / "audio").exists() else None
     if image is None and audio is None:
         raise InputError(root, "no codec here: expected an image/ or audio/ checkpoint folder")
-    return Codecs(image, audio)
+    return Codecs(image.to(device) if image is not None else None, audio.to(device) if audio is not None else None)
 
 
 def image_shift_list(options: BakeOptions) -> list[tuple[int, int]]:
@@ -164,21 +164,37 @@ def bake_sample(sample: Sample, codecs: Codecs, options: BakeOptions) -> dict[st
     return record
 
 
+@dataclass(frozen=True)
+class _ShardJob:
+    dataset: str
+    root: Path
+    shard: str
+    ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _ShardDone:
+    image_encodes: int
+    audio_seconds: float
+
+
 def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathLike[str],
          out: str | os.PathLike[str], options: BakeOptions = BakeOptions(), limit: int | None = None,
-         progress: bool = False) -> BakeReport:
-    """Bake (or resume baking) datasets into token shards in ``out``; see the module docstring."""
-    import webdataset as wds
+         progress: bool = False, device: str = "cpu", workers: int = 0) -> BakeReport:
+    """Bake (or resume baking) datasets into token shards in ``out``; see the module docstring.
+
+    ``workers`` > 0 bakes that many shards at once in worker processes (each loads the codecs on ``device``);
+    the tokens are the same as a sequential bake's, since every sample's randomness is seeded by its id."""
     from tqdm import tqdm
 
     out = Path(out)
-    codecs = load_codecs(codecs_dir)
+    codecs = load_codecs(codecs_dir, device)
     datasets = {_dataset_name(Path(d)): Path(d) for d in data_dirs}
     if len(datasets) != len(data_dirs):
         raise InputError(out, "two datasets share a folder name; bake them into separate folders")
     _check_or_write_settings(out, codecs, options, datasets)
     _write_codebooks(out, codecs)
-    jobs = []  # (dataset name, shard, rows)
+    jobs = []  # (dataset name, root, shard, rows)
     for name, root in datasets.items():
         rows = [r for r in load_manifest(root) if r["split"] in options.splits]
         by_shard: dict[str, list[dict]] = {}
@@ -187,37 +203,78 @@ def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathL
         jobs += [(name, root, shard, shard_rows) for shard, shard_rows in by_shard.items()]
     if limit is not None:
         jobs = jobs[:limit]
-    todo = [j for j in jobs if not _done_file(out, j[0], j[2]).exists()]
+    todo = [_ShardJob(name, root, shard, frozenset(r["id"] for r in rows))
+            for name, root, shard, rows in jobs if not _done_file(out, name, shard).exists()]
     encodes, audio_s = 0, 0.0
     with tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="bake", unit="shard",
               disable=not progress) as bar:
-        for name, root, shard, rows in todo:
-            wanted = {r["id"] for r in rows}
-            baked_rows = []
-            target = out / "shards" / name / Path(shard).name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(target) as tmp, wds.TarWriter(str(tmp)) as sink:
-                for raw in wds.WebDataset(str(root / shard), shardshuffle=False, empty_check=False):
-                    if raw["__key__"] not in wanted:
-                        continue
-                    sample = from_record(raw)
-                    record = bake_sample(sample, codecs, options)
-                    # LMX and notes go through as the data engine wrote them (same encoding, no round trip)
-                    record.update({k: raw[k] for k in ("lmx", "notes.json") if k in raw})
-                    sink.write(record)
-                    meta = json.loads(record["json"])
-                    if "image_codes" in meta:
-                        encodes += meta["image_codes"][0] * meta["image_codes"][1]
-                    if "audio_codes" in meta and sample.audio is not None:
-                        audio_s += len(sample.audio) / sample.sample_rate * meta["audio_codes"][0]
-                    baked_rows.append(_manifest_row(sample, meta, f"shards/{name}/{target.name}", name))
-            done = _done_file(out, name, shard)
-            done.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(done) as tmp:
-                tmp.write_text(json.dumps(baked_rows) + "\n")
+        for done in _run_jobs(todo, codecs, codecs_dir, options, out, device, workers):
+            encodes += done.image_encodes
+            audio_s += done.audio_seconds
             bar.update(1)
     total = _write_manifest(out, jobs)
     return BakeReport(out, len(jobs), len(todo), total, encodes, audio_s)
+
+
+def _run_jobs(todo: Sequence[_ShardJob], codecs: Codecs, codecs_dir: str | os.PathLike[str], options: BakeOptions,
+              out: Path, device: str, workers: int) -> Iterator[_ShardDone]:
+    if workers <= 0 or len(todo) <= 1:
+        for job in todo:
+            yield _bake_shard(job, codecs, options, out)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, not fork: a forked child cannot use a CUDA context, and torch's thread pools misbehave after fork
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                             initargs=(str(codecs_dir), device)) as pool:
+        futures = [pool.submit(_worker_bake, job, options, out) for job in todo]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+_WORKER_CODECS: Codecs | None = None
+
+
+def _worker_init(codecs_dir: str, device: str) -> None:
+    global _WORKER_CODECS
+    torch.set_num_threads(1)  # the workers share the cores
+    _WORKER_CODECS = load_codecs(codecs_dir, device)
+
+
+def _worker_bake(job: _ShardJob, options: BakeOptions, out: Path) -> _ShardDone:
+    assert _WORKER_CODECS is not None, "worker not initialised"
+    return _bake_shard(job, _WORKER_CODECS, options, out)
+
+
+def _bake_shard(job: _ShardJob, codecs: Codecs, options: BakeOptions, out: Path) -> _ShardDone:
+    """Token shard and done file of one input shard (both written atomically, the done file last)."""
+    import webdataset as wds
+
+    encodes, audio_s = 0, 0.0
+    baked_rows = []
+    target = out / "shards" / job.dataset / Path(job.shard).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp, wds.TarWriter(str(tmp)) as sink:
+        for raw in wds.WebDataset(str(job.root / job.shard), shardshuffle=False, empty_check=False):
+            if raw["__key__"] not in job.ids:
+                continue
+            sample = from_record(raw)
+            record = bake_sample(sample, codecs, options)
+            # LMX and notes go through as the data engine wrote them (same encoding, no round trip)
+            record.update({k: raw[k] for k in ("lmx", "notes.json") if k in raw})
+            sink.write(record)
+            meta = json.loads(record["json"])
+            if "image_codes" in meta:
+                encodes += meta["image_codes"][0] * meta["image_codes"][1]
+            if "audio_codes" in meta and sample.audio is not None:
+                audio_s += len(sample.audio) / sample.sample_rate * meta["audio_codes"][0]
+            baked_rows.append(_manifest_row(sample, meta, f"shards/{job.dataset}/{target.name}", job.dataset))
+    done = _done_file(out, job.dataset, job.shard)
+    done.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(done) as tmp:
+        tmp.write_text(json.dumps(baked_rows) + "\n")
+    return _ShardDone(encodes, audio_s)
 
 
 def iter_baked(folder: str | os.PathLike[str], split: str | None = None) -> Iterator[BakedSample]:
@@ -297,7 +354,7 @@ def _codec_digest(codecs: Codecs) -> str:
     crc = 0
     for codec in (codecs.image, codecs.audio):
         if codec is not None:
-            crc = zlib.crc32(codec.codebook_vectors().float().numpy().tobytes(), crc)
+            crc = zlib.crc32(codec.codebook_vectors().detach().float().cpu().numpy().tobytes(), crc)
     return f"{crc:08x}"
 
 

@@ -121,8 +121,9 @@ def ms_to_samples(ms: int, sample_rate: int) -> int:
     return ms * sample_rate // 1000
 
 
-def to_record(sample: Sample) -> dict[str, Any]:
-    """The WebDataset record of a sample: key plus one entry per file extension."""
+def to_record(sample: Sample, audio_subtype: str = "PCM_24") -> dict[str, Any]:
+    """The WebDataset record of a sample: key plus one entry per file extension. ``audio_subtype``: the FLAC
+    sample format (PCM_16 for smaller copies, as `scripts/subset_dataset.py` makes)."""
     import soundfile as sf
     from PIL import Image
 
@@ -139,7 +140,7 @@ def to_record(sample: Sample) -> dict[str, Any]:
     if sample.audio is not None:
         buf = io.BytesIO()
         # FLAC 24-bit: lossless for what a 16-bit renderer produces and a third of float WAV's size.
-        sf.write(buf, sample.audio, sample.sample_rate, format="FLAC", subtype="PCM_24")
+        sf.write(buf, sample.audio, sample.sample_rate, format="FLAC", subtype=audio_subtype)
         record["flac"] = buf.getvalue()
     return record
 

@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from scorebridge.checkpoint import config_to_dict, load_weights_strict
+from scorebridge.deadline import Deadline
 from scorebridge.errors import InputError
 from scorebridge.model import TranslationBatch, Translator, save_translator, translation_loss
 
@@ -134,17 +135,25 @@ def optimizer_step(parts: StepParts, item: StepData, env: DistEnv) -> list[tuple
     return stats
 
 
+def _out_of_time(deadline: Deadline | None, env: DistEnv) -> bool:
+    """Whether any process's clock has passed the deadline (so that all leave at the same step)."""
+    if deadline is None:
+        return False
+    return all_sum(float(deadline.passed()), env) > 0
+
+
 def train(config: TrainConfig, out: str | Path, *, resume: bool = False, device: str = "auto",
-          progress: bool = True, stop_at: int | None = None) -> TrainReport:
+          progress: bool = True, stop_at: int | None = None, deadline: Deadline | None = None) -> TrainReport:
     """Train (or, with ``resume``, continue) the recipe into the run folder ``out``; see ``run_folder``.
 
     ``stop_at``: leave after this step with a checkpoint (a time-limited cluster job); the schedule still runs
-    to ``config.steps``, so ``resume`` continues the same curve."""
+    to ``config.steps``, so ``resume`` continues the same curve. ``deadline``: the same on a wall-clock limit
+    (every process leaves at the same step)."""
     if stop_at is not None and stop_at < 1:
         raise ValueError(f"stop_at must be >= 1, got {stop_at}")
     env = init_distributed(device)
     try:
-        return _Trainer(config, Path(out), env, resume, progress).run(stop_at)
+        return _Trainer(config, Path(out), env, resume, progress).run(stop_at, deadline)
     finally:
         shutdown(env)
 
@@ -226,7 +235,7 @@ class _Trainer:
         return SummaryWriter(str(self.out / "tensorboard"), purge_step=self.step or None)
 
     # ---- the loop ---------------------------------------------------------------------------------------------
-    def run(self, stop_at: int | None = None) -> TrainReport:
+    def run(self, stop_at: int | None = None, deadline: Deadline | None = None) -> TrainReport:
         c, env = self.config, self.env
         first = self.step
         last = min(c.steps, stop_at) if stop_at is not None else c.steps
@@ -247,7 +256,7 @@ class _Trainer:
         for item in loader:
             self._update(item, window)
             self.step = item.step + 1
-            done = self.step == last
+            done = self.step == last or _out_of_time(deadline, env)
             if self.step % c.log_every == 0 or done:
                 last_loss = self._log(window, time.perf_counter() - start, bar)
                 window = _Window(len(self.pools))
@@ -257,6 +266,8 @@ class _Trainer:
                 checkpoint = self._checkpoint()
             if bar is not None:
                 bar.update(1)
+            if done:
+                break
         if bar is not None:
             bar.close()
         if self.writer is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from scorebridge.checkpoint import config_from_dict, config_to_dict
+from scorebridge.deadline import Deadline
 from scorebridge.errors import InputError
 from scorebridge.fileio import atomic_path, write_text
 
@@ -72,7 +73,7 @@ class AudioTrainResult:
     out_dir: Path
     checkpoint: Path  # the codec folder
     start_step: int  # 0 for a fresh run, else the step resumed from
-    steps: int  # total steps done (= config.steps)
+    steps: int  # total steps done (config.steps unless the deadline stopped it)
     clips: int
     first_mel_loss: float | None  # of this run's first step (None when nothing was left to do)
     last_mel_loss: float | None
@@ -117,8 +118,10 @@ def _trim_log(path: Path, step: int) -> None:
 
 
 def train_audio_codec(config: AudioTrainConfig, data_dirs: Sequence[str | os.PathLike[str]],
-                      out_dir: str | os.PathLike[str], device: str = "cpu", progress: bool = True) -> AudioTrainResult:
-    """Train (or resume training) a codec of `config.preset` on the train split of `data_dirs`."""
+                      out_dir: str | os.PathLike[str], device: str = "cpu", progress: bool = True,
+                      deadline: Deadline | None = None) -> AudioTrainResult:
+    """Train (or resume training) a codec of `config.preset` on the train split of `data_dirs`. Past `deadline`
+    it saves and returns early; the same call resumes."""
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -161,6 +164,7 @@ def train_audio_codec(config: AudioTrainConfig, data_dirs: Sequence[str | os.Pat
     clips = load_train_clips(data_dirs, codec_cfg.sample_rate, config.max_clips, config.seed)
     length = config.excerpt_length(codec_cfg.sample_rate)
     first = last = None
+    done = start
     bar = tqdm(total=config.steps, initial=start, desc=f"audio codec {config.preset}", unit="step",
                disable=not progress)
     with bar, (out / LOG_NAME).open("a") as log_file:
@@ -175,17 +179,21 @@ def train_audio_codec(config: AudioTrainConfig, data_dirs: Sequence[str | os.Pat
             bar.update(1)
             bar.set_postfix(mel=f"{losses.mel:.3f}")
             done = step + 1
-            if done % config.log_every == 0 or done == config.steps:
+            out_of_time = deadline is not None and deadline.passed()
+            if done % config.log_every == 0 or done == config.steps or out_of_time:
                 row = {"step": done, "lr": sched.get_last_lr()[0],
                        **{k: v for k, v in vars(losses).items() if v is not None}}
                 log_file.write(json.dumps(row) + "\n")
                 log_file.flush()
-            if done % config.checkpoint_every == 0 or done == config.steps:
+            if done % config.checkpoint_every == 0 or done == config.steps or out_of_time:
                 _save_state(out, done, config, parts)
                 save_audio_codec(model, out / CODEC_DIR)
+            if out_of_time:
+                log.info("time limit reached at step %d", done)
+                break
     if not (out / CODEC_DIR).exists():
         save_audio_codec(model, out / CODEC_DIR)
-    return AudioTrainResult(out, out / CODEC_DIR, start, config.steps, len(clips.ids), first, last,
+    return AudioTrainResult(out, out / CODEC_DIR, start, done, len(clips.ids), first, last,
                             time.perf_counter() - started)
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from scorebridge.checkpoint import config_to_dict
 from scorebridge.constants import IMAGE_PATCH_PX
+from scorebridge.deadline import Deadline
 from scorebridge.errors import InputError
 from scorebridge.fileio import atomic_dir
 
@@ -119,15 +120,16 @@ def sample_batch(images: list[np.ndarray], config: ImageTrainConfig, gen: torch.
 
 
 def train_image_codec(config: ImageTrainConfig, data_dirs: list[Path], out_dir: Path,
-                      device: str | torch.device = "cpu") -> ImageTrainResult:
+                      device: str | torch.device = "cpu", deadline: Deadline | None = None) -> ImageTrainResult:
     """Train (or resume training) the codec of ``config.preset`` on the train split of data-engine datasets."""
     images = load_train_images([Path(d) for d in data_dirs], config.max_images, config.seed)
-    return train_on_images(config, images, out_dir, device)
+    return train_on_images(config, images, out_dir, device, deadline)
 
 
 def train_on_images(config: ImageTrainConfig, images: list[np.ndarray], out_dir: Path,
-                    device: str | torch.device = "cpu") -> ImageTrainResult:
-    """The loop itself, on images in memory (uint8 HxW, white paper)."""
+                    device: str | torch.device = "cpu", deadline: Deadline | None = None) -> ImageTrainResult:
+    """The loop itself, on images in memory (uint8 HxW, white paper). Past ``deadline`` it saves and returns
+    early; the same call resumes."""
     out_dir, device = Path(out_dir), torch.device(device)
     torch.manual_seed(config.seed)
     model = ImageCodec(IMAGE_PRESETS[config.preset]).to(device)
@@ -149,8 +151,12 @@ def train_on_images(config: ImageTrainConfig, images: list[np.ndarray], out_dir:
         opt.step()
         if step % config.log_every == 0:
             log.info("step %d %s", step, " ".join(f"{k} {v:.4f}" for k, v in losses.as_floats().items()))
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        out_of_time = deadline is not None and deadline.passed()
+        if step % config.checkpoint_every == 0 or step == config.steps or out_of_time:
             _save(out_dir, config, model, opt, gen, step)
+        if out_of_time:
+            log.info("time limit reached at step %d", step)
+            break
     step = max(step, start)
     return ImageTrainResult(out_dir, step, start, count_parameters(model),
                             losses.as_floats() if losses else {}, time.monotonic() - t0, len(images))
