@@ -31,7 +31,7 @@ def test_every_command_has_help(command: str) -> None:
 
 def test_demo_writes_every_modality(tmp_path: Path, capsys) -> None:
     out = tmp_path / "demo"
-    code, stdout, _ = run_cli(capsys, "demo", "-o", str(out), "--quiet")
+    code, stdout, _ = run_cli(capsys, "demo", "-o", str(out), "--quiet", "--no-model")
     assert code == 0
     for kind in ("systems", "pages", "lmx", "midi", "audio", "musicxml"):
         assert any(line.startswith(kind) for line in stdout.splitlines()), kind

@@ -59,10 +59,16 @@ def one_error(capsys) -> str:
     (["song.mid", "out.wav", "--via", "notation"], "cascade"),
     (["song.mid", "out.wav", "--align", "a.json"], "--align needs"),
     (["missing.png", "out.musicxml"], "no such file"),
-    (["page.png", "out.musicxml"], "--weights"),
 ])
 def test_bad_requests_fail_in_one_line_before_work(files, tmp_path, capsys, args, message):
     _run_bad(files, tmp_path, capsys, args, message)
+
+
+def test_a_model_route_without_any_weights_names_the_option(files, tmp_path, capsys, monkeypatch):
+    from scorebridge import shipped
+
+    monkeypatch.setattr(shipped, "weights_root", lambda: tmp_path / "no-weights-here")
+    _run_bad(files, tmp_path, capsys, ["page.png", "out.musicxml"], "--weights")
 
 
 def test_a_silent_recording_is_an_error(files, tmp_path, weights, capsys):

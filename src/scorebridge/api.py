@@ -229,12 +229,17 @@ def _looks_like_audio_pair(source: Any) -> bool:
     return isinstance(source, tuple) and len(source) == 2 and isinstance(source[1], int | np.integer)
 
 
-def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu",
+def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.device = "cpu",
                codecs: str | os.PathLike[str] | None = None) -> ScoreBridgeModel:
-    """The model of a translator checkpoint folder (InputError, one line, for a missing or bad one).
+    """The model of a translator checkpoint folder (InputError, one line, for a missing or bad one); with no
+    ``path``, the weights that ship with the package (``scorebridge.shipped``).
 
     ``codecs``: a folder holding ``image/`` and/or ``audio/`` codec checkpoints, tried before ``path/codecs``
     and ``path/../codecs``; codecs are loaded when a translation first needs them."""
+    if path is None:
+        from scorebridge.shipped import shipped_model_dir
+
+        path = shipped_model_dir()
     folder = Path(path)
     loaded = load_translator(folder, device)
     where = folder / "config.json"

@@ -10,8 +10,6 @@ from scorebridge.errors import ScorebridgeError
 # scorebridge.eval.tasks.TASKS and JUDGES
 EVAL_TASKS = ("omr", "transcription", "image-audio", "midi-audio", "audio-image", "lmx-image")
 EVAL_JUDGES = ("basic-pitch",)
-NO_SHIPPED_WEIGHTS = ("no weights ship with this version yet; pass --weights RUN/step-NNNNNNNN (a checkpoint "
-                      "written by `scorebridge train`)")
 
 
 def add_decoding_options(p: argparse.ArgumentParser) -> None:
@@ -46,7 +44,8 @@ def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
                        "records model, data, split, decoding options, judge and versions.")
     p.add_argument("task", choices=EVAL_TASKS)
     p.add_argument("--data", action="append", required=True, metavar="DIR", help="a built dataset (repeatable)")
-    p.add_argument("--weights", default=None, metavar="MODEL", help="model folder (a training checkpoint)")
+    p.add_argument("--weights", default=None, metavar="MODEL",
+                   help="model folder (a training checkpoint; default: the shipped weights)")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"))
     p.add_argument("--limit", type=int, default=None, help="at most N samples (pieces for transcription)")
     p.add_argument("--judge", choices=EVAL_JUDGES, default=None, help="transcriber judging generated audio")
@@ -62,7 +61,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from scorebridge.eval.tasks import REFERENCE_OPTIONS, evaluate
 
     if args.weights is None:
-        raise ScorebridgeError(NO_SHIPPED_WEIGHTS)
+        from scorebridge.shipped import shipped_model_dir
+
+        args.weights = shipped_model_dir()
     base = REFERENCE_OPTIONS.get(args.task) if args.reference_decoding else None
     try:
         report = evaluate(args.task, args.data, args.weights, split=args.split, limit=args.limit,
@@ -85,7 +86,8 @@ def add_translate_command(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("input", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
     p.add_argument("--to", choices=("image", "notation", "midi", "audio"), default=None)
-    p.add_argument("--weights", default=None, metavar="MODEL", help="model folder (a training checkpoint)")
+    p.add_argument("--weights", default=None, metavar="MODEL",
+                   help="model folder (a training checkpoint; default: the shipped weights)")
     p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
     p.add_argument("--via", choices=("direct", "notation"), default="direct",
                    help="image -> audio: the model directly, or the cascade image -> LMX -> MusicXML -> "

@@ -278,9 +278,7 @@ def _first_page_png(score: Path, out: Path, tmp: Path) -> None:
 
 
 def load_translation_model(weights: str | os.PathLike[str] | None, device: str, codecs: str | None = None) -> Any:
+    """The model at ``weights``, or the shipped one when None."""
     from scorebridge.api import load_model
 
-    if weights is None:
-        raise InputError("--weights", "no weights ship with this version yet; pass --weights RUN/step-NNNNNNNN "
-                                      "(a checkpoint written by `scorebridge train`)")
     return load_model(weights, device=device, codecs=codecs)

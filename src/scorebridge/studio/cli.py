@@ -13,10 +13,13 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
                        description="Start the studio: one page to drop a page image/PDF, a recording, a MIDI file "
                        "or a score, choose targets, and get the engraved score (followed while it plays), audio, "
                        "a piano roll and every file back. Score routes need no model; reading pages, transcribing "
-                       "and synthesizing need --weights. The HTTP API's schema is at /openapi.json.")
+                       "and synthesizing use the shipped weights (or --weights). The HTTP API's schema is at "
+                       "/openapi.json.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--weights", default=None, metavar="MODEL", help="model folder (a training checkpoint)")
+    p.add_argument("--weights", default=None, metavar="MODEL",
+                   help="model folder (a training checkpoint; default: the shipped weights)")
+    p.add_argument("--no-model", action="store_true", help="score routes only: load no translation model")
     p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=1, help="jobs translated at once")
@@ -45,14 +48,17 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ScorebridgeError(f"serve: {exc}") from None
     if not _is_loopback(args.host):
         print(f"warning: serving on {args.host}, reachable from other machines; the studio has no authentication")
+    from scorebridge.shipped import shipped_available
+
     model = None
-    if args.weights is not None:
+    if not args.no_model and (args.weights is not None or shipped_available()):
         from scorebridge.translate import load_translation_model
 
         model = load_translation_model(args.weights, args.device, args.codecs)
     app = create_app(config, model)
+    which = f"model {args.weights}" if args.weights is not None else "the shipped model"
     print(f"scorebridge studio on http://{args.host}:{args.port}/ "
-          f"({'model ' + str(args.weights) if model is not None else 'no model: score routes only'})")
+          f"({which if model is not None else 'no model: score routes only'})")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
     return 0
 

@@ -68,8 +68,8 @@ def check_spec(spec: JobSpec, out: Path, have_model: bool) -> None:
             raise ScorebridgeError(f"no route from {spec.source} to {target}")
         _source, _target, engine = plan(_request(spec, target, out))
         if needs_model(engine) and not have_model:
-            raise ScorebridgeError(f"{spec.source} -> {target} needs a trained model; start the studio with "
-                                   "`scorebridge serve --weights RUN/step-NNNNNNNN`")
+            raise ScorebridgeError(f"{spec.source} -> {target} needs a trained model; start the studio without "
+                                   "--no-model (the shipped weights) or with --weights RUN/step-NNNNNNNN")
 
 
 def _request(spec: JobSpec, target: Modality, out: Path) -> TranslateRequest:

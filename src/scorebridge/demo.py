@@ -1,0 +1,112 @@
+"""`scorebridge demo`: the foundation's renders of the bundled score, then the shipped model in every direction
+on bundled held-out inputs (``data/examples/held-out.json`` says where each comes from), and the model card's
+evaluation table. Each translation goes through the same code as `scorebridge translate`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from scorebridge.convert import Written
+from scorebridge.fileio import write_text
+from scorebridge.modality import Modality
+
+log = logging.getLogger(__name__)
+
+LMX_MEASURES = 4  # LMX -> image gets one system's worth of the bundled score, as the model was trained on
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    kind: str
+    source: str  # file name in data/examples, or "score.lmx" (written by the renders)
+    output: str
+    detail: str
+
+
+STEPS = (
+    # LMX first: the MusicXML is rebuilt from it below, and a weak model's LMX may not form MusicXML at all
+    DemoStep("image -> MusicXML", "page.png", "page.lmx", "optical music recognition of a held-out page"),
+    DemoStep("audio -> MIDI", "recording.flac", "recording.mid", "transcription of a held-out performance"),
+    DemoStep("image -> audio", "page.png", "page.wav", "the page read aloud"),
+    DemoStep("MIDI -> audio", "excerpt.mid", "excerpt.wav", "synthesis of a held-out MIDI excerpt"),
+    DemoStep("audio -> image", "recording.flac", "recording.png", "a score image of the performance"),
+)
+
+
+def examples_dir() -> Path:
+    return Path(str(resources.files("scorebridge") / "data" / "examples"))
+
+
+def first_measures(tokens: list[str], measures: int) -> list[str]:
+    """The LMX tokens of the first ``measures`` measures (each begins with a ``measure`` token)."""
+    starts = [i for i, t in enumerate(tokens) if t == "measure"]
+    return tokens if len(starts) <= measures else tokens[:starts[measures]]
+
+
+def run_model_demo(out_dir: str | os.PathLike[str], lmx_file: Path | None = None, weights: str | None = None,
+                   device: str = "cpu", progress: bool = True, options: Any = None) -> list[Written]:
+    """Translate the bundled held-out inputs with the shipped weights (or ``weights``) into ``out_dir``;
+    ``options``: DecodingOptions (None: the defaults, greedy)."""
+    from scorebridge.api import load_model
+    from scorebridge.translate import TranslateRequest, translate_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = load_model(weights, device=device)
+    written: list[Written] = []
+    for step in STEPS:
+        t0 = time.perf_counter()
+        request = TranslateRequest(examples_dir() / step.source, out / step.output)
+        result = translate_file(request, model, options=options, progress=progress)
+        seconds = time.perf_counter() - t0
+        written.append(Written(step.kind, result.output, f"{step.detail} ({result.engine}, {seconds:.1f} s)"))
+        if result.output.suffix == ".lmx":
+            written.append(_musicxml_of(result.output))
+    if lmx_file is not None:
+        written.append(_lmx_to_image(model, lmx_file, out / "score-from-lmx.png", options))
+    return written
+
+
+def _musicxml_of(lmx: Path) -> Written:
+    from scorebridge.convert import lmx_file_to_musicxml
+    from scorebridge.errors import ScorebridgeError
+
+    try:
+        return lmx_file_to_musicxml(lmx, lmx.with_suffix(".musicxml"))
+    except ScorebridgeError as exc:
+        return Written("musicxml", lmx, f"the recognised LMX does not form MusicXML ({exc})")
+
+
+def _lmx_to_image(model: Any, lmx_file: Path, target: Path, options: Any) -> Written:
+    from scorebridge.notation.api import read_lmx_file
+
+    t0 = time.perf_counter()
+    tokens = first_measures(read_lmx_file(lmx_file), LMX_MEASURES)
+    kwargs = {"options": options} if options is not None else {}
+    model.translate(tokens, to=Modality.IMAGE, source_modality=Modality.NOTATION, **kwargs).save(target)
+    return Written("LMX -> image", target, f"the bundled score's first {LMX_MEASURES} measures engraved by the "
+                   f"model ({time.perf_counter() - t0:.1f} s)")
+
+
+def card_table() -> str:
+    """The shipped weights' evaluation table (Markdown), as MODEL_CARD.md holds it."""
+    from scorebridge.shipped import shipped_card
+
+    card = shipped_card()
+    lines = card.get("table", [])
+    if not lines:
+        return "(no evaluation table recorded with these weights)\n"
+    head = f"Shipped weights: {card.get('summary', '')}\n\n" if card.get("summary") else ""
+    return head + "\n".join(lines) + "\n"
+
+
+def write_figures(out_dir: str | os.PathLike[str]) -> Path:
+    path = Path(out_dir) / "figures.md"
+    write_text(path, card_table())
+    return path
