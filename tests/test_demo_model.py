@@ -69,3 +69,10 @@ def test_the_card_holds_a_table() -> None:
     card = shipped_card()
     assert card["table"][0].startswith("|") and "steps" in card
     assert "Shipped weights" in demo.card_table()
+
+
+@shipped
+def test_the_model_card_holds_the_shipped_table() -> None:
+    card_md = (Path(__file__).resolve().parents[1] / "MODEL_CARD.md").read_text()
+    for line in shipped_card()["table"]:
+        assert line in card_md, line

@@ -192,7 +192,7 @@ def test_bad_requests_fail_clearly(dataset: Path, model_dir: Path, tmp_path: Pat
     assert set(TASKS) == {"omr", "transcription", "image-audio", "midi-audio", "audio-image", "lmx-image"}
 
 
-def test_cli_eval_writes_the_report(dataset: Path, model_dir: Path, tmp_path: Path, capsys) -> None:
+def test_cli_eval_writes_the_report(dataset: Path, model_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     from scorebridge.cli import main
     from scorebridge.cli_model import EVAL_JUDGES, EVAL_TASKS
     from scorebridge.eval.tasks import JUDGES, TASKS
@@ -204,6 +204,9 @@ def test_cli_eval_writes_the_report(dataset: Path, model_dir: Path, tmp_path: Pa
     report = json.loads(out.read_text())
     assert report["task"] == "omr" and report["samples"] == 2 and report["decoding"]["options"]["max_steps"] == 6
     assert "omr on test" in capsys.readouterr().out
+    from scorebridge import shipped
+
+    monkeypatch.setattr(shipped, "weights_root", lambda: tmp_path / "no-weights")  # an installation without them
     assert main(["eval", "omr", "--data", str(dataset), "-o", str(tmp_path / "x.json")]) == 2
     assert "--weights" in capsys.readouterr().err
     assert main(["eval", "image-audio", "--data", str(dataset), "--weights", str(model_dir), "-q",
