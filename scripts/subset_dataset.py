@@ -53,19 +53,29 @@ def _write_shard(path: Path, records: list[dict]) -> None:
                 tar.addfile(info, io.BytesIO(payload))
 
 
+def _rows_by_shard(data: Path) -> dict[str, list[dict]]:
+    by_shard: dict[str, list[dict]] = {}
+    for r in load_manifest(data):
+        by_shard.setdefault(r["shard"], []).append(r)
+    return by_shard
+
+
+def _shuffled_shards(by_shard: dict[str, list[dict]], split: str, seed: int) -> list[str]:
+    """The shards wholly of ``split`` (pieces never straddle splits), in a seeded random order."""
+    shards = sorted(s for s, rs in by_shard.items() if all(r["split"] == split for r in rs))
+    random.Random(f"{seed}-{split}").shuffle(shards)
+    return shards
+
+
 def subset(data: Path, out: Path, budgets: dict[str, float], sample_rate: int, seed: int,
            keep: frozenset[str] = frozenset({"image", "lmx", "midi", "audio"})) -> dict[str, int]:
-    rows = load_manifest(data)
-    by_shard: dict[str, list[dict]] = {}
-    for r in rows:
-        by_shard.setdefault(r["shard"], []).append(r)
+    by_shard = _rows_by_shard(data)
     counts: dict[str, int] = {}
     with atomic_dir(out) as tmp:
         (tmp / "shards").mkdir()
         manifest: list[dict] = []
         for split, mb in budgets.items():
-            shards = sorted(s for s, rs in by_shard.items() if all(r["split"] == split for r in rs))
-            random.Random(f"{seed}-{split}").shuffle(shards)
+            shards = _shuffled_shards(by_shard, split, seed)
             spent, n = 0, 0
             for shard in shards:
                 if spent >= mb * 1e6:
@@ -92,16 +102,12 @@ def subset(data: Path, out: Path, budgets: dict[str, float], sample_rate: int, s
 def link_subset(data: Path, out: Path, budgets: dict[str, int], seed: int) -> dict[str, int]:
     """A view: a manifest of whole shards drawn at random until each split has its number of samples, with
     ``shards`` a link to the original folder (nothing copied; readers follow the manifest)."""
-    rows = load_manifest(data)
-    by_shard: dict[str, list[dict]] = {}
-    for r in rows:
-        by_shard.setdefault(r["shard"], []).append(r)
+    by_shard = _rows_by_shard(data)
     counts: dict[str, int] = {}
     with atomic_dir(out) as tmp:
         manifest: list[dict] = []
         for split, wanted in budgets.items():
-            shards = sorted(s for s, rs in by_shard.items() if all(r["split"] == split for r in rs))
-            random.Random(f"{seed}-{split}").shuffle(shards)
+            shards = _shuffled_shards(by_shard, split, seed)
             n = 0
             for shard in shards:
                 if n >= wanted:

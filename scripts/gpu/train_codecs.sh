@@ -10,17 +10,7 @@ AUDIO_MIN=${AUDIO_MIN:-5}
 DEVICE=${DEVICE:-cuda}
 RUNS=${RUNS:-/tmp/runs}
 mkdir -p "$OUT" "$RUNS"
-export PYTHONUNBUFFERED=1
-if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1 && [ "$DEVICE" = cuda ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || exit 1
-  export PYTHONPATH=${EXTRA_PATH:+$EXTRA_PATH:}/tmp/site:$PWD/src
-else
-  export PYTHONPATH=${EXTRA_PATH:+$EXTRA_PATH:}$PWD/src
-fi
-PY=${PY:-python3}
-{ date; nvidia-smi -L 2>/dev/null; $PY -c "import torch, sys; print(sys.version.split()[0], torch.__version__, torch.cuda.is_available())"; } \
-  | tee "$OUT/env.txt"
+source scripts/gpu/env.sh
 D=gpu/data
 $PY -m scorebridge codec train image --data $D/kern-piano --data $D/lieder --data $D/asap --data $D/kern-piano-img \
   --data $D/lieder-img --preset small --out "$RUNS/image-codec" --steps 200000 --batch-size ${IMAGE_BATCH:-96} \

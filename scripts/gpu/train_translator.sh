@@ -13,18 +13,8 @@ DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/work}
 RECIPE=${RECIPE:-configs/ship.toml}
 mkdir -p "$OUT" "$WORK"
-export PYTHONUNBUFFERED=1
 T0=$(date +%s)
-if [ "$DEVICE" = cuda ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || exit 1
-  export PYTHONPATH=${EXTRA_PATH:+$EXTRA_PATH:}/tmp/site:$PWD/src
-else
-  export PYTHONPATH=${EXTRA_PATH:+$EXTRA_PATH:}$PWD/src
-fi
-PY=${PY:-python3}
-{ date; nvidia-smi -L 2>/dev/null; $PY -c "import torch, sys; print(sys.version.split()[0], torch.__version__)"; } \
-  | tee "$OUT/env.txt"
+source scripts/gpu/env.sh
 tar -xJf "${TOKENS_TAR:-gpu/tokens.tar.xz}" -C "$WORK" || exit 1
 TOKENS=$(ls -d "$WORK"/tokens-*)
 echo "tokens: $TOKENS ($(wc -l < "$TOKENS/manifest.jsonl") samples)" | tee -a "$OUT/env.txt"
