@@ -182,7 +182,7 @@ async function init() {
   try {
     state.info = await getJson("/api/info");
     $("model-state").textContent = state.info.model ? "model loaded: every route"
-      : "no model loaded: scores to MIDI, audio, image and LMX (pages and recordings need --weights)";
+      : "no model loaded: scores to MIDI, audio, image and LMX (pages and recordings need a model: start without --no-model, or with --weights)";
   } catch (e) { showError(e.message); }
 }
 
