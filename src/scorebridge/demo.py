@@ -4,7 +4,6 @@ evaluation table. Each translation goes through the same code as `scorebridge tr
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -16,15 +15,13 @@ from scorebridge.convert import Written
 from scorebridge.fileio import write_text
 from scorebridge.modality import Modality
 
-log = logging.getLogger(__name__)
-
 LMX_MEASURES = 4  # LMX -> image gets one system's worth of the bundled score, as the model was trained on
 
 
 @dataclass(frozen=True)
 class DemoStep:
     kind: str
-    source: str  # file name in data/examples, or "score.lmx" (written by the renders)
+    source: str  # file name in data/examples
     output: str
     detail: str
 

@@ -194,17 +194,16 @@ def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathL
         raise InputError(out, "two datasets share a folder name; bake them into separate folders")
     _check_or_write_settings(out, codecs, options, datasets)
     _write_codebooks(out, codecs)
-    jobs = []  # (dataset name, root, shard, rows)
+    jobs: list[_ShardJob] = []
     for name, root in datasets.items():
-        rows = [r for r in load_manifest(root) if r["split"] in options.splits]
-        by_shard: dict[str, list[dict]] = {}
-        for r in rows:
-            by_shard.setdefault(r["shard"], []).append(r)
-        jobs += [(name, root, shard, shard_rows) for shard, shard_rows in by_shard.items()]
+        by_shard: dict[str, set[str]] = {}
+        for r in load_manifest(root):
+            if r["split"] in options.splits:
+                by_shard.setdefault(r["shard"], set()).add(r["id"])
+        jobs += [_ShardJob(name, root, shard, frozenset(ids)) for shard, ids in by_shard.items()]
     if limit is not None:
         jobs = jobs[:limit]
-    todo = [_ShardJob(name, root, shard, frozenset(r["id"] for r in rows))
-            for name, root, shard, rows in jobs if not _done_file(out, name, shard).exists()]
+    todo = [job for job in jobs if not _done_file(out, job.dataset, job.shard).exists()]
     encodes, audio_s = 0, 0.0
     with tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="bake", unit="shard",
               disable=not progress) as bar:
@@ -324,10 +323,10 @@ def _manifest_row(sample: Sample, meta: dict[str, Any], shard: str, dataset: str
             "notes": len(sample.notes) if sample.notes is not None else None}
 
 
-def _write_manifest(out: Path, jobs: Sequence[tuple]) -> int:
+def _write_manifest(out: Path, jobs: Sequence[_ShardJob]) -> int:
     rows: list[dict] = []
-    for name, _root, shard, _rows in jobs:
-        rows += json.loads(_done_file(out, name, shard).read_text())
+    for job in jobs:
+        rows += json.loads(_done_file(out, job.dataset, job.shard).read_text())
     with atomic_path(out / "manifest.jsonl") as tmp:
         tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     return len(rows)
