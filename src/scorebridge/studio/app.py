@@ -64,8 +64,8 @@ def create_app(config: StudioConfig = StudioConfig(), model: ModelSource | None 
     ``model``: where the workers load the model from (None: notation routes only); ``options``: its
     DecodingOptions; ``job``: a module-level function that replaces the work done per job (tests)."""
     root = JobRoot(config.workdir)
-    workers = [ProcessWorker(job or run_studio_job, model, options, config.queue.worker_limits, f"studio-worker-{i}")
-               for i in range(config.queue.workers)]
+    workers = [ProcessWorker(job or run_studio_job, model, options, config.queue.worker_limits, f"studio-worker-{i}",
+                             root.path / f".tmp-{i}") for i in range(config.queue.workers)]
     try:
         jobs = JobQueue(root.path, workers, config.queue)  # type: ignore[arg-type]
     except BaseException:
@@ -210,6 +210,7 @@ def _status(job: Job) -> dict[str, Any]:
     base = f"/api/jobs/{view.id}/files/"
     data: dict[str, Any] = {"id": view.id, "state": view.state, "step": view.step, "steps": view.steps,
                             "message": view.message, "error": view.error, "name": spec.name,
+                            "seconds": None if view.seconds is None else round(view.seconds, 1),
                             "source": spec.source.value, "targets": [t.value for t in spec.targets]}
     if view.result is not None:
         result = asdict(view.result)

@@ -73,6 +73,7 @@ class Job:
     message: str = "waiting for a worker"
     error: str | None = None
     result: Any = None  # the worker's return value once done
+    started_at: float | None = None
     finished_at: float | None = None
     cancelled: bool = False
     worker: Any = None  # the worker running it
@@ -84,7 +85,10 @@ class Job:
 
     def view(self) -> JobView:
         with self.lock:
-            return JobView(self.id, self.state, self.step, self.steps, self.message, self.error, self.result)
+            seconds = None
+            if self.started_at is not None:
+                seconds = (self.finished_at or time.monotonic()) - self.started_at
+            return JobView(self.id, self.state, self.step, self.steps, self.message, self.error, self.result, seconds)
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class JobView:
     message: str
     error: str | None
     result: Any
+    seconds: float | None = None  # running time so far, or in all once finished
 
 
 class JobQueue:
@@ -203,7 +208,7 @@ class JobQueue:
                 return None
             job = self._waiting.popleft()
             with job.lock:
-                job.state, job.message = RUNNING, "starting"
+                job.state, job.message, job.started_at = RUNNING, "starting", time.monotonic()
             return job
 
     def _work(self, worker: Worker) -> None:

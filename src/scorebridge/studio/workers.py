@@ -10,9 +10,11 @@ A fresh child is started for the next job. Messages leaving the child never carr
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +37,7 @@ JobFunction = Callable[[Any, Path, Any, Any, Progress], Any]  # (spec, out, mode
 POLL_SECONDS = 0.1
 AS_SLACK = 512 * 1024 * 1024  # address space for thread stacks and malloc arenas, which cost little memory
 MiB = 1024 * 1024
+MAX_FILE_BYTES = 2 * 1024 * MiB  # any one file a job writes (RLIMIT_FSIZE): a 4 bpm score's WAV cannot fill the disk
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,10 @@ class ProcessWorker:
     safe from any thread)."""
 
     def __init__(self, function: JobFunction, model: ModelSource | None = None, options: Any = None,
-                 limits: WorkerLimits = WorkerLimits(), name: str = "studio-worker"):
+                 limits: WorkerLimits = WorkerLimits(), name: str = "studio-worker", tmp: Path | None = None):
+        """``tmp``: the child's TMPDIR (its helpers' temporary files), emptied whenever the child is stopped."""
         self.function, self.model, self.options, self.limits, self.name = function, model, options, limits, name
+        self.tmp = tmp
         self._lock = threading.Lock()
         self._process: Any = None
         self._conn: Any = None
@@ -86,11 +91,16 @@ class ProcessWorker:
         """Start the child and wait until its model is loaded; WorkerStartError when it cannot."""
         if self._process is not None and self._process.poll() is None:
             return
+        env = None
+        if self.tmp is not None:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, "TMPDIR": str(self.tmp)}
         ours, theirs = socket.socketpair()
         # a fresh interpreter (not multiprocessing's spawn, which re-imports the caller's main script), in its
         # own session so that one signal to its group also reaches the helpers it starts
         process = subprocess.Popen([sys.executable, "-m", "scorebridge.studio.workers", str(theirs.fileno())],
-                                   pass_fds=(theirs.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL)
+                                   pass_fds=(theirs.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL,
+                                   env=env)
         theirs.close()
         parent = Connection(ours.detach())
         with self._lock:
@@ -163,9 +173,11 @@ class ProcessWorker:
         peak = 0
         while True:
             if self._killed is None:
+                used = tree_rss_kib(process.pid)
+                peak = max(peak, used)
                 if time.monotonic() >= deadline:
                     self._fail_with(f"the job ran past its time limit ({limits.job_seconds:.0f} s) and was stopped")
-                elif (used := tree_rss_kib(process.pid)) > cap_kib or not (peak := max(peak, used)):
+                elif used > cap_kib:
                     self._fail_with(f"the job needed more than its memory limit ({limits.job_memory_mb} MB) "
                                     f"and was stopped")
                     log.info("%s: job at %d MiB resident, limit %d MiB", self.name, used // 1024, cap_kib // 1024)
@@ -224,6 +236,8 @@ class ProcessWorker:
             log.warning("%s: pid %s did not stop", self.name, process.pid)
         if conn is not None:
             conn.close()
+        if self.tmp is not None:  # what a killed job's helpers left (a half-written synthesis WAV)
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -321,6 +335,7 @@ def _cap_address_space(budget: int) -> None:
         if size:
             limit = size + budget + AS_SLACK
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     except (ImportError, ValueError, OSError) as exc:  # not Linux, or a lower hard limit already
         log.warning("studio worker: no address-space cap (%s)", exc)
 
@@ -369,6 +384,8 @@ def user_message(exc: BaseException, folder: Path | None = None) -> str:
 
     if isinstance(exc, InputError):
         text = exc.problem
+    elif isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        text = f"the job wrote a file larger than {MAX_FILE_BYTES // MiB} MB"
     elif isinstance(exc, ScorebridgeError | ValueError):
         text = str(exc)
     else:
