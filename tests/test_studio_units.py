@@ -119,7 +119,7 @@ def test_serve_flags_and_loopback():
     add_serve_command(parser.add_subparsers(dest="command"), lambda p: p.add_argument("-q", action="store_true"))
     args = parser.parse_args(["serve"])
     assert (args.host, args.port, args.weights, args.max_queued) == ("127.0.0.1", 8000, None, 8)
-    assert (args.job_seconds, args.job_memory_mb, args.allow_host) == (600.0, 1024, [])
+    assert (args.job_seconds, args.job_memory_mb, args.allow_host) == (600.0, 768, [])
     args = parser.parse_args(["serve", "--allow-host", "a.lan", "--allow-host", "b.lan", "--job-seconds", "5"])
     assert args.allow_host == ["a.lan", "b.lan"] and args.job_seconds == 5
     assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")

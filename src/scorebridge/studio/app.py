@@ -22,6 +22,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from scorebridge.errors import ScorebridgeError
 from scorebridge.modality import Modality
@@ -41,6 +42,8 @@ MEDIA_TYPES = {".svg": "image/svg+xml", ".json": "application/json", ".wav": "au
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 FORM_SLACK = 64 * 1024  # multipart headers and the targets field around the file
+WARM_MODULES = ("scorebridge.studio.work", "scorebridge.convert", "scorebridge.render", "scorebridge.midi",
+                "music21", "numpy", "soundfile", "PIL.Image")  # what every route imports: ~1 s, ~90 MB
 UNKNOWN_TYPE = ("unknown file type: send a page (PNG, JPEG, TIFF, PDF), a recording (WAV, FLAC, OGG, MP3), a MIDI "
                 "file or a score (MusicXML, MXL, kern, ABC, MEI, LMX)")
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -64,8 +67,9 @@ def create_app(config: StudioConfig = StudioConfig(), model: ModelSource | None 
     ``model``: where the workers load the model from (None: notation routes only); ``options``: its
     DecodingOptions; ``job``: a module-level function that replaces the work done per job (tests)."""
     root = JobRoot(config.workdir)
+    warm = () if job is not None else WARM_MODULES
     workers = [ProcessWorker(job or run_studio_job, model, options, config.queue.worker_limits, f"studio-worker-{i}",
-                             root.path / f".tmp-{i}") for i in range(config.queue.workers)]
+                             root.path / f".tmp-{i}", warm) for i in range(config.queue.workers)]
     try:
         jobs = JobQueue(root.path, workers, config.queue)  # type: ignore[arg-type]
     except BaseException:
@@ -112,7 +116,10 @@ def create_app(config: StudioConfig = StudioConfig(), model: ModelSource | None 
     async def create_job(request: Request) -> dict[str, Any]:
         if jobs.full():  # before the upload is read
             raise _busy(f"{config.queue.max_queued} jobs are waiting already; try again in a moment")
-        form = await request.form(max_files=1, max_fields=4, max_part_size=FORM_SLACK)
+        try:
+            form = await request.form(max_files=1, max_fields=4, max_part_size=FORM_SLACK)
+        except ClientDisconnect:
+            raise HTTPException(400, "the upload was interrupted") from None
         try:
             return await _accept(form)
         finally:

@@ -31,7 +31,7 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
                    "folders left there by studios that were killed are deleted at start")
     p.add_argument("--job-seconds", type=float, default=600.0,
                    help="wall-clock limit of one job; past it the job is stopped and reported as failed")
-    p.add_argument("--job-memory-mb", type=int, default=1024,
+    p.add_argument("--job-memory-mb", type=int, default=768,
                    help="memory one job may use beyond its loaded worker; past it the job is stopped")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="a Host name the studio answers to besides 127.0.0.1, localhost, [::1] and --host "

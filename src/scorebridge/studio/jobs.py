@@ -33,7 +33,7 @@ class QueueLimits:
     keep_seconds: float = 3600.0  # a finished job's folder lives this long
     max_kept: int = 200  # finished jobs kept at most (oldest deleted first)
     job_seconds: float = 600.0  # wall clock per job; past it the job's process is killed
-    job_memory_mb: int = 1024  # resident memory one job may add to its worker
+    job_memory_mb: int = 768  # resident memory one job may add to its worker (server + one worker < 1.5 GB)
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.max_queued < 1 or self.max_kept < 1:
@@ -221,6 +221,7 @@ class JobQueue:
                 result = worker.run(job.id, job.spec, job.folder / "out", job.progress)
             except JobFailed as exc:
                 self._finish(job, FAILED, error=str(exc))
+                self._restart(worker)
             except Exception as exc:  # a bug on this side: the job fails, the queue lives on
                 log.exception("studio job %s", job.id)
                 self._finish(job, FAILED, error=f"internal error ({type(exc).__name__}); see the server log")
@@ -240,6 +241,15 @@ class JobQueue:
             shutil.rmtree(job.folder, ignore_errors=True)
         if state == FAILED and not cancelled:
             log.info("studio job %s failed: %s", job.id, error)
+
+    def _restart(self, worker: Worker) -> None:
+        """Have a worker whose process was stopped ready again before the next job comes (a no-op otherwise)."""
+        if self._stop.is_set():
+            return
+        try:
+            worker.start()
+        except Exception as exc:  # the next job tries again and fails with the reason
+            log.warning("studio worker did not restart: %s", exc)
 
     def _janitor(self) -> None:
         interval = min(60.0, self.limits.keep_seconds / 4)

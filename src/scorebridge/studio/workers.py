@@ -11,6 +11,7 @@ A fresh child is started for the next job. Messages leaving the child never carr
 from __future__ import annotations
 
 import errno
+import importlib
 import logging
 import os
 import re
@@ -52,7 +53,7 @@ class ModelSource:
 @dataclass(frozen=True)
 class WorkerLimits:
     job_seconds: float = 600.0  # wall clock per job
-    job_memory_mb: int = 1024  # resident memory a job may add to a loaded worker (helpers it starts included)
+    job_memory_mb: int = 768  # resident memory a job may add to a loaded worker (helpers it starts included)
     start_seconds: float = 300.0  # starting a worker and loading its model
 
     def __post_init__(self) -> None:
@@ -75,10 +76,13 @@ class ProcessWorker:
     safe from any thread)."""
 
     def __init__(self, function: JobFunction, model: ModelSource | None = None, options: Any = None,
-                 limits: WorkerLimits = WorkerLimits(), name: str = "studio-worker", tmp: Path | None = None):
-        """``tmp``: the child's TMPDIR (its helpers' temporary files), emptied whenever the child is stopped."""
+                 limits: WorkerLimits = WorkerLimits(), name: str = "studio-worker", tmp: Path | None = None,
+                 warm: tuple[str, ...] = ()):
+        """``tmp``: the child's TMPDIR (its helpers' temporary files), emptied whenever the child is stopped;
+        ``warm``: modules the child imports before it is ready, so that neither a job's time nor its memory
+        budget pays for them."""
         self.function, self.model, self.options, self.limits, self.name = function, model, options, limits, name
-        self.tmp = tmp
+        self.tmp, self.warm = tmp, warm
         self._lock = threading.Lock()
         self._process: Any = None
         self._conn: Any = None
@@ -107,7 +111,7 @@ class ProcessWorker:
             self._process, self._conn = process, parent
         try:
             parent.send(list(sys.path))
-            parent.send((self.function, self.model, self.options, self.limits.job_memory_mb))
+            parent.send((self.function, self.model, self.options, self.limits.job_memory_mb, self.warm))
             if not parent.poll(self.limits.start_seconds):
                 raise WorkerStartError(f"the studio worker did not start within {self.limits.start_seconds:.0f} s")
             message = parent.recv()
@@ -291,7 +295,9 @@ def _child_main(fd: int) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it closes the workers
     try:
-        function, model, options, memory_mb = conn.recv()
+        function, model, options, memory_mb, warm = conn.recv()
+        for module in warm:
+            importlib.import_module(module)
         loaded = None
         if model is not None:
             from scorebridge.translate import load_translation_model
