@@ -283,3 +283,12 @@ def _chunked_post(port: int, total: int) -> tuple[int, int]:
             pass
     assert reply.startswith(b"HTTP/1.1 "), reply[:100]
     return int(reply.split()[1]), sent
+
+
+def test_a_model_that_does_not_load_is_one_error_at_start_and_leaves_nothing(tmp_path):
+    from scorebridge.errors import ScorebridgeError
+    from scorebridge.studio.workers import ModelSource
+
+    with pytest.raises(ScorebridgeError, match="did not start"):
+        create_app(StudioConfig(workdir=tmp_path), ModelSource(str(tmp_path / "no-such-model")))
+    assert not any(tmp_path.iterdir())

@@ -147,7 +147,10 @@ class ProcessWorker:
     # -- one job ------------------------------------------------------------------------------------------
     def run(self, token: str, spec: Any, out: Path, progress: Progress) -> Any:
         """Run one job in the child; its result, or JobFailed with a reason for the user."""
-        self.start()
+        try:
+            self.start()
+        except WorkerStartError as exc:
+            raise JobFailed(str(exc)) from None
         with self._lock:
             self._token, self._killed = token, None
         try:
@@ -158,11 +161,12 @@ class ProcessWorker:
 
     def kill(self, token: str, reason: str) -> bool:
         """Kill the job ``token`` if it is the one running (a cancelled job); False when it is not."""
-        with self._lock:
+        with self._lock:  # held while killing: the next job must not be the one that dies
             if self._token != token:
                 return False
             self._killed = reason
-        self._kill_group()
+            if self._process is not None:
+                _kill(self._process)
         return True
 
     def _drive(self, spec: Any, out: Path, progress: Progress) -> Any:
