@@ -313,7 +313,8 @@ def main() -> int:
         per = stats.per[p.name]
         message = next((k[7:] for k in per if k.startswith("error: ")), "")
         sent = sum(v for k, v in per.items() if not k.startswith(("job ", "error: ")))
-        refused = "" if p.kind == "job" else f" ({per[p.kind]} got {p.kind})"
+        refused = "" if p.kind == "job" else f" ({per[p.kind]} got {p.kind}" + (
+            f", {per['0']} reset before the 413 was read)" if p.kind == "413" else ")")
         print(f"| {p.name} | {sent}{refused} | {per['202']} | {per['503']} | {per['job done']} | "
               f"{per['job failed']} | {stats.longest.get(p.name, 0.0):.1f} s | {message} |")
     if stats.errors:

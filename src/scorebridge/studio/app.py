@@ -133,7 +133,7 @@ def create_app(config: StudioConfig = StudioConfig(), model: ModelSource | None 
         head = await file.read(HEAD_BYTES)
         if not head:
             raise HTTPException(400, "the file is empty")
-        suffix = sniff(head)
+        suffix = await run_in_threadpool(sniff, head)  # up to 1 MB of prolog: off the event loop
         if suffix is None:
             raise HTTPException(415, UNKNOWN_TYPE)
         if (file.size or 0) > config.uploads.max_bytes:

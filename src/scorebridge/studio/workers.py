@@ -1,13 +1,14 @@
 """Studio jobs run in worker processes: one model load per process, a memory cap and a time limit per job.
 
-A ``ProcessWorker`` owns one spawned child. The child loads the model once (``ModelSource``), caps its own
-address space (``RLIMIT_AS``: the loaded size plus the job budget plus slack), puts itself in its own process
-group (so FluidSynth and other helpers it starts die with it) and then runs one job at a time. The parent
-thread that drives it watches the clock and the resident memory of the child and its helpers; past either
-limit, or on ``kill`` (a cancelled job), the whole group is killed and the job fails with a one-line reason.
-A fresh child is started for the next job. Messages leaving the child never carry server paths.
+A ``ProcessWorker`` owns one child interpreter (``python -m scorebridge.studio.workers``) in its own session,
+so that one signal to its process group also reaches the helpers it starts (FluidSynth). The child loads the
+model once (``ModelSource``) and the libraries every route uses, caps its address space (``RLIMIT_AS``: the
+loaded size plus the job budget plus slack) and the size of any file it writes, then runs one job at a time,
+with its temporary files in a folder of the job root. The parent thread that drives it watches the clock and
+the resident memory of the child and its helpers; past either limit, or on ``kill`` (a cancelled job), the
+whole group is killed, its temporary files deleted, and the job fails with a one-line reason; a fresh child
+takes the next job. The child leaves by itself when the server dies. Messages leaving it carry no server paths.
 """
-
 from __future__ import annotations
 
 import errno
