@@ -96,10 +96,12 @@ class ProcessWorker:
         """Start the child and wait until its model is loaded; WorkerStartError when it cannot."""
         if self._process is not None and self._process.poll() is None:
             return
-        env = None
+        # the child imports this very scorebridge, whatever the server's sys.path was made of
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         if self.tmp is not None:
             self.tmp.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "TMPDIR": str(self.tmp)}
+            env["TMPDIR"] = str(self.tmp)
         ours, theirs = socket.socketpair()
         # a fresh interpreter (not multiprocessing's spawn, which re-imports the caller's main script), in its
         # own session so that one signal to its group also reaches the helpers it starts
