@@ -215,7 +215,7 @@ def test_stale_job_roots_of_killed_servers_are_swept_at_start(tmp_path):
 
 def test_the_hostile_midi_is_stopped_while_the_server_stays_small_and_responsive(tmp_path):
     """The issue's 44-byte MIDI sent for notation grew the server by ~25 MB/s; now its worker is capped."""
-    config = StudioConfig(queue=QueueLimits(job_seconds=20, job_memory_mb=350), workdir=tmp_path)
+    config = StudioConfig(queue=QueueLimits(job_seconds=30, job_memory_mb=350), workdir=tmp_path)
     app = create_app(config)
     with TestClient(app, base_url=BASE) as client:
         before = rss_mib()
@@ -285,10 +285,15 @@ def _chunked_post(port: int, total: int) -> tuple[int, int]:
     return int(reply.split()[1]), sent
 
 
-def test_a_model_that_does_not_load_is_one_error_at_start_and_leaves_nothing(tmp_path):
+def test_a_model_or_worker_that_does_not_load_is_one_error_at_start_and_leaves_nothing(tmp_path):
     from scorebridge.errors import ScorebridgeError
-    from scorebridge.studio.workers import ModelSource
+    from scorebridge.studio.work import run_studio_job
+    from scorebridge.studio.workers import ModelSource, ProcessWorker
 
-    with pytest.raises(ScorebridgeError, match="did not start"):
+    with pytest.raises(ScorebridgeError, match="no such model folder"):
         create_app(StudioConfig(workdir=tmp_path), ModelSource(str(tmp_path / "no-such-model")))
     assert not any(tmp_path.iterdir())
+    worker = ProcessWorker(run_studio_job, warm=("scorebridge.no_such_module",))  # fails in the child
+    with pytest.raises(ScorebridgeError, match="did not start.*no_such_module"):
+        worker.start()
+    assert worker.pid is None

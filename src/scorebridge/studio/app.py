@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
-from scorebridge.errors import ScorebridgeError
+from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.modality import Modality
 from scorebridge.studio.guard import GuardMiddleware, allowed_names
 from scorebridge.studio.jobs import Job, JobQueue, QueueFull, QueueLimits
@@ -66,6 +66,10 @@ def create_app(config: StudioConfig = StudioConfig(), model: ModelSource | None 
     """The studio app; its worker processes are started (and their models loaded) before it returns.
     ``model``: where the workers load the model from (None: notation routes only); ``options``: its
     DecodingOptions; ``job``: a module-level function that replaces the work done per job (tests)."""
+    if model is not None:  # a missing folder is told at once, before workers start loading torch
+        for folder, what in ((model.weights, "model"), (model.codecs, "codecs")):
+            if folder is not None and not Path(folder).is_dir():
+                raise InputError(folder, f"no such {what} folder")
     root = JobRoot(config.workdir)
     warm = () if job is not None else WARM_MODULES
     workers = [ProcessWorker(job or run_studio_job, model, options, config.queue.worker_limits, f"studio-worker-{i}",

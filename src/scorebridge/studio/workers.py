@@ -311,7 +311,8 @@ def _child_main(fd: int) -> None:
 
             loaded = load_translation_model(model.weights, model.device, model.codecs)
     except Exception as exc:
-        conn.send(("failed", f"the studio worker did not start: {user_message(exc)}"))
+        why = str(exc) if isinstance(exc, ScorebridgeError) else f"{type(exc).__name__}: {exc}"
+        conn.send(("failed", f"the studio worker did not start: {' '.join(why.split())}"))  # for the operator
         return
     _cap_address_space(memory_mb * MiB)
     conn.send(("ready", os.getpid(), rss_kib(os.getpid())))
