@@ -221,12 +221,12 @@ class JobQueue:
                 result = worker.run(job.id, job.spec, job.folder / "out", job.progress)
             except JobFailed as exc:
                 self._finish(job, FAILED, error=str(exc))
-                self._restart(worker)
             except Exception as exc:  # a bug on this side: the job fails, the queue lives on
                 log.exception("studio job %s", job.id)
                 self._finish(job, FAILED, error=f"internal error ({type(exc).__name__}); see the server log")
             else:
                 self._finish(job, DONE, result=result)
+            self._restart(worker)
 
     def _finish(self, job: Job, state: str, result: Any = None, error: str | None = None) -> None:
         with job.lock:
@@ -243,7 +243,8 @@ class JobQueue:
             log.info("studio job %s failed: %s", job.id, error)
 
     def _restart(self, worker: Worker) -> None:
-        """Have a worker whose process was stopped ready again before the next job comes (a no-op otherwise)."""
+        """Have a worker whose process was stopped (killed, recycled) ready before the next job comes; a no-op
+        for a live one."""
         if self._stop.is_set():
             return
         try:

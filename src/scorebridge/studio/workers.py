@@ -203,15 +203,18 @@ class ProcessWorker:
             kind = message[0]
             if kind == "progress":
                 progress(*message[1:])
-            elif kind == "done":
-                log.debug("%s: job done, peak %d MiB resident", self.name, peak // 1024)
+                continue
+            log.debug("%s: job %s, peak %d MiB resident", self.name, kind, peak // 1024)
+            grown = tree_rss_kib(process.pid) - self._baseline_kib
+            if (kind == "error" and message[2]) or grown > limits.job_memory_mb * 1024 // 2:
+                # out of memory, or grown with what jobs left behind (caches, fragmentation): a fresh child, so
+                # that the next job gets its whole budget
+                self._stop(f"recycled after {grown // 1024} MiB of growth")
+            if kind == "done":
                 return message[1]
-            elif kind == "error":
-                if message[3]:
-                    log.info("%s: job failed:\n%s", self.name, message[3])
-                if message[2]:  # the child cannot go on (out of memory): start a fresh one next time
-                    self._stop("restart")
-                raise JobFailed(message[1])
+            if message[3]:
+                log.info("%s: job failed:\n%s", self.name, message[3])
+            raise JobFailed(message[1])
 
     def _fail_with(self, reason: str) -> None:
         with self._lock:
