@@ -59,9 +59,9 @@ class WorkerLimits:
 
     def __post_init__(self) -> None:
         if self.job_seconds <= 0 or self.start_seconds <= 0:
-            raise ValueError("job_seconds and start_seconds must be positive")
+            raise ValueError("the job time limit (--job-seconds) must be positive")
         if self.job_memory_mb < 16:
-            raise ValueError("job_memory_mb must be at least 16")
+            raise ValueError("the job memory limit (--job-memory-mb) must be at least 16 MB")
 
 
 class JobFailed(Exception):
