@@ -41,7 +41,7 @@ def write_raw(root: Path, n_train: int = 4, n_valid: int = 2, source: str = "toy
     rows = []
     with wds.TarWriter(str(root / shard)) as sink:
         for i in range(n_train + n_valid):
-            notes = [Note(0, 400, 60 + i, 80), Note(500, 900, 64 + i % 5, 80)]
+            notes = [Note(0, 400, 60 + 3 * i, 80), Note(500, 900, 64 + 2 * i, 80)]
             sample = Sample(id=f"{source}/piece/system-{i:04d}", source=source, piece="piece",
                             split="train" if i < n_train else "valid", kind="system", start_ms=0, end_ms=1000,
                             sample_rate=RATE, image=_image(i), lmx=tuple(LMX_SNIPPETS[i % len(LMX_SNIPPETS)].split()),

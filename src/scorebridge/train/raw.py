@@ -37,6 +37,7 @@ from .examples import Example, SkipExample, midi_window_ticks
 from .shards import BakedRow
 
 MODALITY_KEYS = {"image": Modality.IMAGE, "lmx": Modality.NOTATION, "midi": Modality.MIDI, "audio": Modality.AUDIO}
+MEMBERS = {Modality.IMAGE: "png", Modality.NOTATION: "lmx", Modality.MIDI: "notes.json", Modality.AUDIO: "flac"}
 
 
 def is_raw_dataset(folder: str | Path) -> bool:
@@ -120,7 +121,9 @@ def make_raw_example(record: dict[str, Any], dataset: str, task: Task, vocab: Vo
                      degrade: bool = True) -> Example:
     """The (source, target) pair of one dataset record for ``task``; raises SkipExample when it cannot be made.
     ``degrade=False``: a source image is placed at random but never degraded."""
-    sample = from_record(record)
+    # decode only the files the task reads (a system's FLAC costs more to decode than its PNG and LMX together)
+    wanted = {"__key__", "json"} | {MEMBERS[m] for m in (task.source, task.target)}
+    sample = from_record({k: v for k, v in record.items() if k in wanted})
     if not spec.uses_features(task.source):
         if task.source not in (Modality.NOTATION, Modality.MIDI):
             raise SkipExample(f"{task.source} sources of a built dataset need features or a bake")
