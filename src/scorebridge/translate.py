@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from scorebridge.errors import InputError
-from scorebridge.fileio import write_text
+from scorebridge.fileio import check_distinct, check_output_location, write_text
+from scorebridge.limits import (
+    LIMITS,
+    check_audio_file,
+    check_file_size,
+    check_quantize,
+    check_render_length,
+    measure_midi_file,
+)
 from scorebridge.modality import Modality
 
 log = logging.getLogger(__name__)
@@ -108,12 +116,40 @@ def plan(request: TranslateRequest) -> tuple[Modality, Modality, str]:
         raise InputError(request.input, "--via notation is the image -> audio cascade")
     if request.align is not None and (source, target) != (Modality.IMAGE, Modality.AUDIO):
         raise InputError(request.input, "--align needs a score image input and an audio output")
+    check_output_location(request.output)
+    check_distinct(request.output, [request.input])
+    if request.align is not None:
+        check_output_location(request.align)
+        check_distinct(request.align, [request.input, request.output])
+    check_input_bounds(request.input, source, target)
     if source is Modality.AUDIO:
         check_not_silent(request.input)
     engine = ROUTES.get((source, target), "LMX <-> MusicXML (no model)")
     if request.via == "notation":
         engine = "model (image -> notation), then Verovio and FluidSynth"
     return source, target, engine
+
+
+def check_input_bounds(path: Path, source: Modality, target: Modality) -> None:
+    """Measure the input in its own units against ``scorebridge.limits`` before any heavy work (a model load
+    included): audio seconds, rate and completeness; MIDI length at its tempi and notes (tighter for the
+    quantizer and for synthesis); pages and pixels of every frame; score size."""
+    if source is Modality.AUDIO:  # audio -> notation ends in the quantizer: bounded as it is, before the model
+        check_audio_file(path, max_seconds=LIMITS.max_quantize_seconds if target is Modality.NOTATION else None)
+    elif source is Modality.MIDI:
+        measure = measure_midi_file(path)
+        if measure.notes == 0:
+            raise InputError(path, "MIDI file has no notes")
+        if target in (Modality.NOTATION, Modality.IMAGE):
+            check_quantize(measure, path)
+        elif target is Modality.AUDIO:
+            check_render_length(measure, path)
+    elif source is Modality.IMAGE:
+        from scorebridge.pages.load import check_page_file
+
+        check_page_file(path)
+    else:
+        check_file_size(path, LIMITS.max_score_bytes, "the score")
 
 
 def needs_model(engine: str) -> bool:

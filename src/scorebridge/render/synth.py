@@ -15,13 +15,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import mido
 import numpy as np
 import soundfile as sf
 
 from scorebridge.constants import AUDIO_SAMPLE_RATE
 from scorebridge.errors import InputError, MissingToolError, ScorebridgeError
 from scorebridge.fileio import atomic_path
+from scorebridge.limits import LIMITS, Limits, check_render_length, measure_midi_file
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +63,17 @@ def resolve_soundfont(soundfont: str | os.PathLike[str]) -> Path:
     return path
 
 
-def check_midi(midi_path: str | os.PathLike[str]) -> float:
-    """Raise InputError unless the file is a readable MIDI file with at least one sounding note.
+def check_midi(midi_path: str | os.PathLike[str], limits: Limits = LIMITS) -> float:
+    """Raise InputError unless the file is a readable MIDI file with at least one sounding note whose audio is
+    at most ``limits.max_render_seconds`` long (measured before FluidSynth writes any of it).
 
     Returns the MIDI file's length in seconds.
     """
-    try:
-        midi = mido.MidiFile(midi_path)
-    except FileNotFoundError as exc:
-        raise InputError(midi_path, "no such file") from exc
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise InputError(midi_path, f"not a MIDI file ({exc})") from exc
-    if not any(msg.type == "note_on" and msg.velocity > 0 for track in midi.tracks for msg in track):
+    measure = measure_midi_file(midi_path, limits)
+    if measure.notes == 0:
         raise InputError(midi_path, "MIDI file has no notes")
-    return float(midi.length)
+    check_render_length(measure, midi_path, limits)
+    return measure.seconds
 
 
 def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[str] = "fluidr3",
