@@ -229,6 +229,46 @@ def replace_dir(target: PathLike) -> Iterator[Path]:
             _remove_empty(created)
 
 
+WORK_PREFIX = "scorebridge-"
+
+
+def work_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
+    """A temporary work folder named ``scorebridge-KIND-PID-*``: the process id lets a later run sweep what a
+    killed one left (``sweep_stale_work_dirs``; a killed build could leave hundreds of MB of synthesis WAVs)."""
+    return tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{kind}-{os.getpid()}-")
+
+
+def sweep_stale_work_dirs(root: PathLike | None = None) -> int:
+    """Remove the ``work_dir`` folders (in ``root``, default the temp folder) of processes that no longer run,
+    owned by this user. Returns how many were removed."""
+    folder = Path(root or tempfile.gettempdir())
+    removed = 0
+    for entry in folder.glob(f"{WORK_PREFIX}*-*-*"):
+        parts = entry.name[len(WORK_PREFIX):].split("-")
+        pid = int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
+        try:
+            mine = entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if pid is None or not mine or _alive(pid):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a pid we wrote: leave it alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_bytes(target: PathLike, data: bytes) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)

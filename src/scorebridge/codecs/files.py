@@ -56,12 +56,16 @@ def load_codec(kind: str, path: str | os.PathLike[str]):
 def read_image(path: str | os.PathLike[str], limits: Limits = LIMITS) -> np.ndarray:
     """A grayscale uint8 (H, W) image from any format Pillow reads (its first frame), at most
     ``limits.max_page_pixels`` pixels (checked from the header, before decoding)."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            check_page(path, 0, *im.size, limits=limits)
-            return np.asarray(im.convert("L"), dtype=np.uint8)
+        with warnings.catch_warnings():  # damaged EXIF: no warning on stderr, the error stays one line
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                check_page(path, 0, *im.size, limits=limits)
+                return np.asarray(im.convert("L"), dtype=np.uint8)
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:

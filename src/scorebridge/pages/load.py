@@ -6,9 +6,11 @@ one page at a time at ``dpi`` (``iter_pages`` holds one page in memory at a time
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +84,7 @@ def check_page_file(path: str | os.PathLike[str]) -> int:
         return count
     count = 0
     try:
-        with Image.open(path) as img:
+        with _quiet_pillow(path), Image.open(path) as img:
             for index, frame in enumerate(ImageSequence.Iterator(img)):
                 check_page(path, index, *frame.size)
                 count += 1
@@ -96,9 +98,19 @@ def load_pages(path: str | os.PathLike[str], dpi: float = DEFAULT_DPI) -> list[P
     return list(iter_pages(path, dpi))
 
 
+@contextlib.contextmanager
+def _quiet_pillow(path: Path) -> Iterator[None]:
+    """Pillow warns on stderr about damaged metadata (EXIF): log it instead, so an error stays one line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        log.debug("%s: %s", path, w.message)
+
+
 def _image_pages(path: Path) -> Iterator[Page]:
     try:
-        with Image.open(path) as img:
+        with _quiet_pillow(path), Image.open(path) as img:
             frames = 0
             for frame in ImageSequence.Iterator(img):
                 check_page(path, frames, *frame.size)  # every frame: Pillow's own bomb check sees the first only

@@ -11,7 +11,6 @@ import math
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import soundfile as sf
 
 from scorebridge.constants import AUDIO_SAMPLE_RATE
 from scorebridge.errors import InputError, MissingToolError, ScorebridgeError
-from scorebridge.fileio import atomic_path
+from scorebridge.fileio import atomic_path, work_dir
 from scorebridge.limits import LIMITS, Limits, check_render_length, measure_midi_file
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ def check_midi(midi_path: str | os.PathLike[str], limits: Limits = LIMITS) -> fl
 def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[str] = "fluidr3",
                sample_rate: int = AUDIO_SAMPLE_RATE, options: SynthOptions = SynthOptions()) -> np.ndarray:
     """Render a MIDI file; returns float32 samples, shape (N,) if mono else (N, 2)."""
-    with tempfile.TemporaryDirectory(prefix="scorebridge-synth-") as tmp:
+    with work_dir("synth") as tmp:
         wav = Path(tmp) / "out.wav"
         midi_seconds = _render(midi_path, wav, soundfont, sample_rate, options)
         audio, _ = sf.read(wav, dtype="float32", always_2d=True)
@@ -101,7 +100,7 @@ def synthesize_bytes(midi: bytes, soundfont: str | os.PathLike[str] = "fluidr3",
                      sample_rate: int = AUDIO_SAMPLE_RATE,
                      options: SynthOptions = SynthOptions()) -> np.ndarray:
     """As ``synthesize`` for MIDI held in memory (e.g. ``EngravedScore.midi``)."""
-    with tempfile.TemporaryDirectory(prefix="scorebridge-synth-") as tmp:
+    with work_dir("synth") as tmp:
         path = Path(tmp) / "in.mid"
         path.write_bytes(midi)
         return synthesize(path, soundfont, sample_rate, options)
@@ -134,7 +133,8 @@ def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.Pa
         "-F", str(wav), str(sf2), str(midi_path),
     ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=options.timeout_s, check=False)
+        proc = subprocess.run(cmd, capture_output=True, timeout=options.timeout_s, check=False,
+                              preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired as exc:
         raise ScorebridgeError(f"fluidsynth took longer than {options.timeout_s:g} s on {midi_path}") from exc
     if proc.returncode != 0 or not wav.is_file():
@@ -142,6 +142,18 @@ def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.Pa
         raise ScorebridgeError(f"fluidsynth failed on {midi_path}: {stderr}")
     log.debug("synthesized %s with %s", midi_path, sf2.name)
     return midi_seconds
+
+
+def _die_with_parent() -> None:
+    """In the fluidsynth child, before exec: Linux kills it when the process that started it dies (a killed
+    build worker would otherwise leave it writing its WAV)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _channels(audio: np.ndarray, mono: bool) -> np.ndarray:
