@@ -304,7 +304,7 @@ class CliAnswer:
 _DRIVER = r'''
 import json, os, resource, signal, sys, traceback
 os.environ["OMP_NUM_THREADS"] = "1"
-import scorebridge.cli, scorebridge.convert, scorebridge.translate, scorebridge.limits  # the heavy imports, once
+import scorebridge.cli, scorebridge.convert, scorebridge.translate  # the heavy imports, once
 import music21, verovio, soundfile, pretty_midi, mido, PIL.Image, pypdfium2  # noqa
 def vm_bytes():
     with open("/proc/self/status") as f:
