@@ -203,7 +203,7 @@ def check_audio_file(path: PathLike, *, max_seconds: float | None = None, limits
         raise _over(path, "the recording's length", frames / rate, bound, "s")
     if info.format == "WAV":
         _check_wav_chunks(Path(path))
-    _check_tail(path, frames)
+    _check_tail(path, frames, rate)
     return AudioMeasure(rate, frames, channels)
 
 
@@ -228,11 +228,13 @@ def _check_wav_chunks(path: Path) -> None:
             offset += 8 + length + (length & 1)
 
 
-def _check_tail(path: PathLike, frames: int) -> None:
-    """Seek to the last frames the header declares and read them: a cut FLAC/OGG/MP3 fails or comes up short."""
+def _check_tail(path: PathLike, frames: int, rate: int) -> None:
+    """Seek to the last frames the header declares and read them: a cut FLAC/MP3 fails or comes up short.
+    MP3 lengths can be estimates (VBR without a Xing header): there the last 10 s must yield at least half."""
     import soundfile as sf
 
-    want = min(frames, 4096)
+    mp3 = Path(path).suffix.lower() == ".mp3"
+    want = min(frames, 10 * rate if mp3 else 4096)
     try:
         with sf.SoundFile(str(path)) as f:
             f.seek(frames - want)
@@ -240,7 +242,7 @@ def _check_tail(path: PathLike, frames: int) -> None:
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise InputError(path, f"truncated or corrupt audio: its frames end before the header says ({exc})") \
             from None
-    if got < want and Path(path).suffix.lower() not in (".mp3",):  # MP3 lengths are estimates
+    if got < (want // 2 if mp3 else want):
         raise InputError(path, f"truncated audio: {frames - want + got:,} of the {frames:,} frames the header "
                                f"declares")
 
