@@ -160,12 +160,16 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
                    progress: bool = True) -> TranslateResult:
     """Translate ``request.input`` into ``request.output`` (written atomically). ``model``: a
     ``ScoreBridgeModel`` for model routes (see ``plan``)."""
-    from scorebridge.inference.longform import LongformOptions
-
     source, target, engine = plan(request)
+    if source is Modality.NOTATION:  # no model, no torch import (seconds) for the deterministic routes
+        return _from_notation(request, target, engine)
+    if source is Modality.MIDI and target is not Modality.AUDIO:
+        return _midi_to_notation(request, target, engine)
     if needs_model(engine) and model is None:
         raise InputError(request.input, f"{source} -> {target} needs a model (--weights)")
-    kwargs = {"longform": LongformOptions(progress=progress)}
+    from scorebridge.inference.longform import LongformOptions
+
+    kwargs: dict[str, Any] = {"longform": LongformOptions(progress=progress)}
     if options is not None:
         kwargs["options"] = options
     out = request.output
@@ -183,23 +187,27 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
             write_text(out, midi_to_musicxml(result.notes))
         return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
     if source is Modality.MIDI:
-        if target is Modality.AUDIO:
-            result = model.translate_long(request.input, to=Modality.AUDIO, **kwargs)
-            result.save(out)
-            return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
-        from scorebridge.midi import read_midi
-        from scorebridge.midi.notation import midi_to_musicxml
+        result = model.translate_long(request.input, to=Modality.AUDIO, **kwargs)
+        result.save(out)
+        return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
+    raise AssertionError((source, target))
 
-        xml = midi_to_musicxml(read_midi(request.input))
-        if target is Modality.IMAGE:
-            with tempfile.TemporaryDirectory() as tmp:
-                score = Path(tmp) / f"{request.input.stem}.musicxml"
-                score.write_text(xml, encoding="utf-8")
-                _first_page_png(score, out, Path(tmp))
-        else:
-            write_text(out, xml)
-        return TranslateResult(source, target, engine, out)
-    return _from_notation(request, target, engine)
+
+def _midi_to_notation(request: TranslateRequest, target: Modality, engine: str) -> TranslateResult:
+    """MIDI -> MusicXML by the quantizer, or on to an engraved page (no model)."""
+    from scorebridge.midi import read_midi
+    from scorebridge.midi.notation import midi_to_musicxml
+
+    out = request.output
+    xml = midi_to_musicxml(read_midi(request.input))
+    if target is Modality.IMAGE:
+        with tempfile.TemporaryDirectory() as tmp:
+            score = Path(tmp) / f"{request.input.stem}.musicxml"
+            score.write_text(xml, encoding="utf-8")
+            _first_page_png(score, out, Path(tmp))
+    else:
+        write_text(out, xml)
+    return TranslateResult(Modality.MIDI, target, engine, out)
 
 
 WINDOW_MS = 10_000
