@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/bench_studio.py [--clients 20] [--seconds 30] [--targets midi] [--workers 1]
 Starts `create_app` under uvicorn in a child process (its own RSS), then each client loops: upload the bundled
 minuet, poll the job until it ends, fetch one output, and read /api/info. Prints requests/s, jobs done, queue
-refusals (503, expected beyond the bound), any other error, and the server's peak RSS (VmHWM).
+refusals (503, expected beyond the bound), any other error, and the peak RSS of the server and its worker processes
+(jobs run in workers since issue 15; polled every 0.2 s).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from bench_studio_hostile import rss_kib, tree
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "src" / "scorebridge" / "data" / "examples" / "minuet-in-g.musicxml"
 SERVER = """
@@ -33,13 +36,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def rss_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def client(base: str, targets: str, stop: float, counts: collections.Counter, lock: threading.Lock) -> None:
@@ -91,7 +87,15 @@ def main() -> int:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        idle = rss_kib(server.pid, "VmRSS")
+        idle = sum(rss_kib(p) for p in tree(server.pid))
+        peak = [idle]
+        done = threading.Event()
+
+        def monitor() -> None:
+            while not done.wait(0.2):
+                peak[0] = max(peak[0], sum(rss_kib(p) for p in tree(server.pid)))
+
+        threading.Thread(target=monitor, daemon=True).start()
         counts: collections.Counter = collections.Counter()
         lock = threading.Lock()
         start = time.monotonic()
@@ -103,7 +107,7 @@ def main() -> int:
         for t in threads:
             t.join()
         elapsed = time.monotonic() - start
-        peak = rss_kib(server.pid, "VmHWM")
+        done.set()
         alive = server.poll() is None
     finally:
         server.terminate()
@@ -114,10 +118,11 @@ def main() -> int:
               and k != "POST 503"}
     print(f"studio load test: {args.clients} clients, {elapsed:.1f} s, targets={args.targets}, "
           f"workers={args.workers}, max_queued={args.max_queued}")
-    print("| requests | requests/s | jobs done | jobs failed | refused (503) | other errors | RSS idle | RSS peak |")
+    print("| requests | requests/s | jobs done | jobs failed | refused (503) | other errors | RSS idle | RSS peak "
+          "(server+workers) |")
     print("|---|---|---|---|---|---|---|---|")
     print(f"| {requests} | {requests / elapsed:.1f} | {counts['job done']} | {counts['job failed']} | {refused} | "
-          f"{sum(errors.values())} | {idle / 1024:.0f} MiB | {peak / 1024:.0f} MiB |")
+          f"{sum(errors.values())} | {idle / 1024:.0f} MiB | {peak[0] / 1024:.0f} MiB |")
     if errors:
         print("other errors:", dict(errors))
     print("server alive at the end:", alive)

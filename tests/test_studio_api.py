@@ -1,9 +1,9 @@
-"""The studio's HTTP API through FastAPI's TestClient: every input modality, model routes, bad uploads, queue."""
+"""The studio's HTTP API through FastAPI's TestClient: every input modality, model routes, bad uploads, queue.
+(Jobs that go wrong, limits and the studio's posture: test_studio_hostile.py.)"""
 
 from __future__ import annotations
 
 import io
-import threading
 import time
 from pathlib import Path
 
@@ -14,14 +14,17 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from _model_fixtures import AUDIO_RATE, NOTES, write_tiny_run
+from _studio_fakes import by_name
 from scorebridge.midi import write_midi
 from scorebridge.studio import QueueLimits, StudioConfig, UploadLimits, create_app
+from scorebridge.studio.workers import ModelSource
 from scorebridge.tokens.layout import LengthLimits
 from scorebridge.tokens.vocabulary import Vocabulary, VocabularyConfig
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "scorebridge" / "data" / "examples" / "minuet-in-g.musicxml"
 KERN = "**kern\n*clefG2\n*M4/4\n=1\n4c\n4d\n4e\n4f\n=2\n2g\n2a\n==\n*-\n"
 LIMIT = 4 * 1024 * 1024
+BASE = "http://127.0.0.1:8000"  # the Host the studio answers to
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +40,20 @@ def files(tmp_path_factory):
 def client(tmp_path_factory):
     config = StudioConfig(UploadLimits(max_bytes=LIMIT), QueueLimits(max_queued=4),
                           tmp_path_factory.mktemp("studio-work"))
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), base_url=BASE) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def model_client(tmp_path_factory):
     from scorebridge.decoding.search import DecodingOptions
-    from scorebridge.translate import load_translation_model
 
     limits = LengthLimits(image=1000, notation=50, midi=1000, audio=1000, image_columns=150)
     vocab = Vocabulary(VocabularyConfig(image_codebook_size=64, audio_codebook_size=64, max_image_height=16))
     weights = write_tiny_run(tmp_path_factory.mktemp("run"), limits, vocab) / "model"
-    model = load_translation_model(weights, "cpu")
-    with TestClient(create_app(StudioConfig(), model, DecodingOptions(max_steps=8))) as c:
+    app = create_app(StudioConfig(workdir=tmp_path_factory.mktemp("model-work")), ModelSource(str(weights)),
+                     DecodingOptions(max_steps=8))  # the worker process loads the model once
+    with TestClient(app, base_url=BASE) as c:
         yield c
 
 
@@ -146,12 +149,6 @@ def _png(size=(300, 200)) -> bytes:
     (lambda f: b"", 400, "empty"),
     (lambda f: b"hello, this is not music", 415, "unknown file type"),
     (lambda f: b"\x00\x01binary junk" * 10, 415, "unknown file type"),
-    (lambda f: _png()[:60], 422, "png"),
-    (lambda f: (f / "song.mid").read_bytes()[:30], 422, ""),
-    (lambda f: (f / "clip.wav").read_bytes()[:5000], 422, "truncated"),
-    (lambda f: EXAMPLE.read_bytes()[:3000], 422, "musicxml"),
-    (lambda f: b"PK\x03\x04 not a zip", 422, "mxl"),
-    (lambda f: b"%PDF-1.4 garbage", 422, "pdf"),
     (lambda f: b"\x89PNG\r\n\x1a\n" + b"\x00" * (LIMIT + 10), 413, "larger"),
 ])
 def test_bad_uploads_get_a_4xx_and_a_message(client, files, maker, status, words):
@@ -159,6 +156,24 @@ def test_bad_uploads_get_a_4xx_and_a_message(client, files, maker, status, words
     assert r.status_code == status, r.text
     assert words.lower() in r.json()["detail"].lower()
     assert client.get("/api/info").status_code == 200  # still serving
+
+
+@pytest.mark.parametrize(("maker", "targets", "words"), [
+    (lambda f: _png()[:60], "midi", "png"),
+    (lambda f: (f / "song.mid").read_bytes()[:30], "notation", ""),
+    (lambda f: (f / "clip.wav").read_bytes()[:5000], "midi", "truncated"),
+    (lambda f: EXAMPLE.read_bytes()[:3000], "midi", "musicxml"),
+    (lambda f: b"PK\x03\x04 not a zip", "midi", "mxl"),
+    (lambda f: b"%PDF-1.4 garbage", "midi", "pdf"),
+])
+def test_malformed_files_make_a_failed_job_with_a_message(client, model_client, files, maker, targets, words):
+    """Parsing happens in the worker, not on the request thread: a malformed file is a failed job that says why."""
+    c = client if targets == "notation" or maker(files)[:2] == b"PK" else model_client
+    r = post(c, maker(files), "upload.bin", targets)
+    assert r.status_code == 202, r.text
+    job = wait(c, r.json()["id"])
+    assert job["state"] == "failed" and words.lower() in job["error"].lower(), job
+    assert str(c.app.state.root.path) not in job["error"], job["error"]  # no server path
 
 
 def test_bad_forms_unknown_jobs_and_files(client):
@@ -184,26 +199,21 @@ def test_the_page_and_its_assets_are_served(client):
 
 
 def test_a_full_queue_answers_503_and_expired_jobs_are_deleted(tmp_path):
-    gate, started = threading.Event(), threading.Event()
-
-    def blocked(job):
-        started.set()
-        gate.wait(10)
-        return None
-
     config = StudioConfig(queue=QueueLimits(workers=1, max_queued=1), workdir=tmp_path)
-    app = create_app(config, runner=blocked)
-    with TestClient(app) as c:
-        first = post(c, EXAMPLE.read_bytes(), "m.musicxml", "midi")
-        assert first.status_code == 202 and started.wait(5)
+    app = create_app(config, job=by_name)  # "gate.*" uploads wait until tmp_path/gate exists
+    with TestClient(app, base_url=BASE) as c:
+        first = post(c, EXAMPLE.read_bytes(), "gate.musicxml", "midi")
+        assert first.status_code == 202
+        while c.get(f"/api/jobs/{first.json()['id']}").json()["state"] != "running":
+            time.sleep(0.02)
         assert post(c, EXAMPLE.read_bytes(), "m.musicxml", "midi").status_code == 202  # waits
         full = post(c, EXAMPLE.read_bytes(), "m.musicxml", "midi")
         assert full.status_code == 503 and "busy" in full.json()["detail"] and full.headers["retry-after"]
-        gate.set()
+        (tmp_path / "gate").touch()
         job = wait(c, first.json()["id"])
         assert job["state"] == "done"
         folder = app.state.jobs.get(job["id"]).folder
         assert folder.is_dir()
         assert app.state.jobs.sweep(now=time.monotonic() + 10 * 3600) >= 1
         assert not folder.exists() and c.get(f"/api/jobs/{job['id']}").status_code == 404
-    assert not any(tmp_path.iterdir())  # closing the app removes its work folder
+    assert [p.name for p in tmp_path.iterdir()] == ["gate"]  # closing the app removes its work folder

@@ -1,15 +1,19 @@
-"""Studio pieces without a server: content sniffing, display names, measure times from alignment, CLI flags."""
+"""Studio pieces without a server: content sniffing, display names, measure times from alignment, CLI flags,
+Host and origin checks, and messages scrubbed of server paths."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 from scorebridge.studio.cli import _is_loopback, add_serve_command
+from scorebridge.studio.guard import allowed_names, host_problem, origin_problem, split_host
 from scorebridge.studio.jobs import QueueLimits
-from scorebridge.studio.uploads import display_name, sniff
+from scorebridge.studio.uploads import display_name, first_element, sniff
 from scorebridge.studio.work import measure_times_from_alignment, roll_json
+from scorebridge.studio.workers import scrub
 
 
 @pytest.mark.parametrize(("head", "suffix"), [
@@ -23,6 +27,67 @@ from scorebridge.studio.work import measure_times_from_alignment, roll_json
 ])
 def test_sniff_tells_types_by_content(head, suffix):
     assert sniff(head) == suffix
+
+
+COMMENT = "<!-- " + "x" * 5000 + " -->"
+
+
+@pytest.mark.parametrize(("text", "suffix"), [
+    (f'<?xml version="1.0"?>\n{COMMENT}\n<score-partwise version="4.0">', ".musicxml"),
+    (f'\ufeff<?xml version="1.0"?>{COMMENT}<!DOCTYPE score-partwise PUBLIC "-//x//DTD y//EN" "http://x/y.dtd">'
+     "\n<score-timewise>", ".musicxml"),
+    ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "<score-partwise>">]><html>', None),
+    ("<!-- <score-partwise> in a comment only --><opus>", None),
+    (f"{COMMENT}<mei:mei xmlns:mei='http://www.music-encoding.org/ns/mei'>", ".mei"),
+    ("<?xml version='1.0'?><!-- never closed", None),
+])
+def test_sniff_reads_past_xml_prologs(text, suffix):
+    assert sniff(text.encode()) == suffix
+    assert sniff(text.encode("utf-16")) == suffix  # with its BOM
+
+
+def test_first_element_of_xml():
+    assert first_element('<?xml version="1.0"?>\n<!-- a > b -->\n<a:score-partwise x="1">') == "score-partwise"
+    assert first_element("text") is None
+
+
+@pytest.mark.parametrize(("value", "parsed"), [
+    ("127.0.0.1:8000", ("127.0.0.1", 8000)), ("LocalHost", ("localhost", None)), ("[::1]:80", ("::1", 80)),
+    ("[0:0:0:0:0:0:0:1]:8000", ("::1", 8000)), ("localhost.:8000", ("localhost", 8000)),
+    ("::1", None), ("a@b", None), ("host:99999", None), ("host:x", None), ("", None), ("a/b", None),
+])
+def test_split_host(value, parsed):
+    assert split_host(value) == parsed
+
+
+def test_host_allow_list():
+    names = allowed_names()
+    assert host_problem("127.0.0.1:8000", names, "http", 8000) is None
+    assert host_problem("[::1]:8000", names, "http", 8000) is None
+    assert "rebind.example" in host_problem("rebind.example:8000", names, "http", 8000)
+    assert host_problem("localhost:8001", names, "http", 8000) is not None  # another port
+    assert host_problem("localhost", names, "http", 80) is None  # the scheme's default port
+    assert host_problem(None, names, "http", 8000) is not None
+    assert host_problem("studio.lan:8000", allowed_names(["studio.lan"]), "http", 8000) is None
+
+
+@pytest.mark.parametrize(("headers", "refused"), [
+    ({}, False), ({"origin": "http://127.0.0.1:8000"}, False), ({"referer": "http://127.0.0.1:8000/x?y"}, False),
+    ({"origin": "http://127.0.0.1:8000", "sec-fetch-site": "same-origin"}, False),
+    ({"origin": "http://localhost:8000"}, True), ({"origin": "https://127.0.0.1:8000"}, True),
+    ({"origin": "null"}, True), ({"referer": "http://evil.example/"}, True), ({"sec-fetch-site": "same-site"}, True),
+    ({"origin": "http://127.0.0.1:8000@evil.example"}, True),
+])
+def test_same_origin_check(headers, refused):
+    assert (origin_problem(headers, "http", "127.0.0.1:8000") is not None) is refused
+
+
+def test_scrub_removes_server_paths():
+    folder = Path("/tmp/scorebridge-studio-abc/0123")
+    text = f"cannot read {folder}/input.mid: see /usr/lib/python3/x.py line 3, C:\\Users\\me\\a.wav; 4/4 at 1/8"
+    clean = scrub(text, folder)
+    assert clean == "cannot read input.mid: see x.py line 3, a.wav; 4/4 at 1/8"
+    assert scrub("two\nlines") == "two lines"
 
 
 def test_display_names_never_carry_paths():
@@ -54,7 +119,14 @@ def test_serve_flags_and_loopback():
     add_serve_command(parser.add_subparsers(dest="command"), lambda p: p.add_argument("-q", action="store_true"))
     args = parser.parse_args(["serve"])
     assert (args.host, args.port, args.weights, args.max_queued) == ("127.0.0.1", 8000, None, 8)
+    assert (args.job_seconds, args.job_memory_mb, args.allow_host) == (600.0, 768, [])
+    args = parser.parse_args(["serve", "--allow-host", "a.lan", "--allow-host", "b.lan", "--job-seconds", "5"])
+    assert args.allow_host == ["a.lan", "b.lan"] and args.job_seconds == 5
     assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("example.org")
     with pytest.raises(ValueError):
         QueueLimits(max_queued=0)
+    with pytest.raises(ValueError):
+        QueueLimits(job_seconds=0)
+    with pytest.raises(ValueError):
+        QueueLimits(job_memory_mb=1)

@@ -51,9 +51,11 @@ from scorebridge.inference.results import (
     Translation,
     build_result,
 )
+from scorebridge.inference.signal import read_feature_source
 from scorebridge.inference.sources import SUFFIXES, as_path, infer_modality, read_source, source_name
 from scorebridge.modality import Modality
 from scorebridge.model import ModelConfig, Translator, load_translator
+from scorebridge.tokens.features import CODES, FeatureSpec
 from scorebridge.tokens.layout import DEFAULT_LIMITS, LengthLimits, Steps, strip_sos_eos
 from scorebridge.tokens.vocabulary import Vocabulary
 
@@ -90,10 +92,15 @@ class ScoreBridgeModel:
     """A translator with its vocabulary, length limits, the tasks it was trained on and its codecs."""
 
     def __init__(self, translator: Translator, vocab: Vocabulary, limits: LengthLimits = DEFAULT_LIMITS,
-                 tasks: Sequence[tuple[Modality, Modality]] = (), codecs: CodecLookup | None = None) -> None:
+                 tasks: Sequence[tuple[Modality, Modality]] = (), codecs: CodecLookup | None = None,
+                 inputs: FeatureSpec = CODES) -> None:
         problem = model_mismatch(translator.config, vocab)
         if problem:
             raise ValueError(problem)
+        if inputs.dim != translator.config.feature_dim:
+            raise ValueError(f"the inputs {inputs} need feature_dim {inputs.dim}, the model has "
+                             f"{translator.config.feature_dim}")
+        self.inputs = inputs
         self.translator = translator.eval()
         self.vocab = vocab
         self.limits = limits
@@ -123,9 +130,14 @@ class ScoreBridgeModel:
         if self.tasks and (src, target) not in self.tasks:
             log.warning("this model was not trained on %s -> %s; expect poor output", src, target)
         # codecs first: a missing one should fail before any work
-        src_codec = self.codecs.get(src, self.vocab, self.device) if src in CODEC_MODALITIES else None
+        as_signal = self.inputs.uses_features(src)
+        src_codec = (self.codecs.get(src, self.vocab, self.device) if src in CODEC_MODALITIES and not as_signal
+                     else None)
         tgt_codec = self.codecs.get(target, self.vocab, self.device) if target in CODEC_MODALITIES else None
-        steps = read_source(source, src, self.vocab, self.limits, src_codec)
+        if as_signal:
+            steps = read_feature_source(source, src, self.vocab, self.limits, self.inputs)
+        else:
+            steps = read_source(source, src, self.vocab, self.limits, src_codec)
         self._check_positions(steps, source_name(source, src))
         generated = self.generate(steps, target, options)
         return build_result(generated, self.vocab, tgt_codec)
@@ -179,9 +191,10 @@ class ScoreBridgeModel:
             return torch.as_tensor(a, dtype=torch.long, device=dev)[None]
 
         src_pad = torch.zeros(1, len(steps), dtype=torch.bool, device=dev)
+        features = None if steps.features is None else torch.as_tensor(steps.features, device=dev)[None]
         memory = self.translator.encode(tensor(steps.tokens), tensor(steps.x), tensor(steps.y),
                                         torch.tensor([MODALITY_INDEX[steps.modality]], device=dev),
-                                        torch.tensor([MODALITY_INDEX[target]], device=dev), src_pad)
+                                        torch.tensor([MODALITY_INDEX[target]], device=dev), src_pad, features)
         return memory, src_pad
 
     @torch.no_grad()
@@ -257,8 +270,12 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.d
     folders = [Path(codecs)] if codecs is not None else []
     lookup = CodecLookup([*folders, folder / "codecs", folder.parent / "codecs"], model_dir=folder,
                          expected=extra.get("codecs") if isinstance(extra.get("codecs"), dict) else None)
+    inputs = config_from_dict(FeatureSpec, extra["inputs"], where) if "inputs" in extra else CODES
     log.info("loaded %s from %s", loaded.model.config, folder)
-    return ScoreBridgeModel(loaded.model, vocab, limits, tasks, lookup)
+    try:
+        return ScoreBridgeModel(loaded.model, vocab, limits, tasks, lookup, inputs)
+    except ValueError as exc:
+        raise InputError(folder, str(exc)) from None
 
 
 def _read_tasks(data: Any, where: Path) -> tuple[tuple[Modality, Modality], ...]:

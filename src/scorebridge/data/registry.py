@@ -8,12 +8,13 @@ from pathlib import Path
 from scorebridge.data.sources.base import Source
 from scorebridge.errors import InputError, ScorebridgeError
 
-CORPORA = ("kern-piano", "lieder", "asap", "music21")
+CORPORA = ("kern-piano", "lieder", "lieder-voice", "asap", "music21")
 # What each built-in source promises for each sample kind: a sample without it is never written.
 FULL = ("image", "lmx", "midi", "audio")
 EXPECTED_MODALITIES = {
     "kern-piano": {"system": FULL},
     "lieder": {"system": FULL},
+    "lieder-voice": {"system": FULL},
     "music21": {"system": FULL},
     "asap": {"system": FULL, "window": ("midi", "audio")},
     "folder": {"system": FULL},
@@ -32,6 +33,7 @@ def resolve_source(name: str, corpora: Path | None = None) -> tuple[Source, dict
     corpora = corpora or default_corpora()
     if name in CORPORA:
         folder = {"kern-piano": corpora / "kern", "lieder": corpora / "openscore-lieder",
+                  "lieder-voice": corpora / "openscore-lieder",
                   "asap": corpora / "asap", "music21": None}[name]
         if folder is not None and not folder.is_dir():
             raise InputError(folder, f"corpus folder for --source {name} not found (set --corpora or "
@@ -63,6 +65,10 @@ def _corpus(name: str, corpora: Path) -> Source:
         from scorebridge.data.sources.lieder import LiederSource
 
         return LiederSource(corpora)
+    if name == "lieder-voice":
+        from scorebridge.data.sources.lieder import LiederVoiceSource
+
+        return LiederVoiceSource(corpora)
     if name == "asap":
         from scorebridge.data.sources.asap import AsapSource
 

@@ -212,7 +212,8 @@ def _check_codecs(model: Any, spec: TaskSpec) -> None:
     """Load the codecs the task needs before any sample, so a missing one fails at once instead of skipping
     every sample."""
     for modality in {spec.source, spec.target} | ({Modality.IMAGE} if spec.readback else set()):
-        if modality in (Modality.IMAGE, Modality.AUDIO):
+        if modality in (Modality.IMAGE, Modality.AUDIO) and not (modality is spec.source
+                                                                and model.inputs.uses_features(modality)):
             model.codecs.get(modality, model.vocab, model.device)
 
 

@@ -34,6 +34,7 @@ from scorebridge.decoding.search import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.fileio import atomic_path, write_text
 from scorebridge.inference.results import MidiTranslation, NotationTranslation, Translation
+from scorebridge.inference.signal import image_patch_grid, read_feature_source
 from scorebridge.inference.sources import as_path, image_codes, read_source
 from scorebridge.inference.windows import (
     AlignmentSpan,
@@ -54,7 +55,7 @@ from scorebridge.midi import MidiTokenizer, Note, read_midi, write_midi
 from scorebridge.midi.notes import ms_to_tick
 from scorebridge.modality import Modality
 from scorebridge.notation import lmx_to_musicxml
-from scorebridge.tokens.layout import Steps, decode_audio, decode_midi, encode, encode_audio
+from scorebridge.tokens.layout import Steps, decode_audio, decode_midi, encode, encode_audio, encode_features
 
 if TYPE_CHECKING:
     from scorebridge.api import ScoreBridgeModel
@@ -256,9 +257,13 @@ def transcribe(model: ScoreBridgeModel, audio: Any, sr: int | None = None, *,
                options: DecodingOptions = DEFAULT_OPTIONS, longform: LongformOptions = DEFAULT_LONGFORM
                ) -> Transcription:
     """Notes of a recording (a path, or samples with their rate ``sr``), transcribed window by window."""
-    codec = model.codecs.get(Modality.AUDIO, model.vocab, model.device)
+    as_signal = model.inputs.uses_features(Modality.AUDIO)
+    codec = None if as_signal else model.codecs.get(Modality.AUDIO, model.vocab, model.device)
     rate, count, chunks = audio_chunks(audio, sr, longform.window_ms)
-    frames = codec.config.frames(ms_to_samples(longform.window_ms, codec.config.sample_rate))
+    if as_signal:
+        frames = model.inputs.mel_frames(ms_to_samples(longform.window_ms, model.inputs.mel_rate))
+    else:
+        frames = codec.config.frames(ms_to_samples(longform.window_ms, codec.config.sample_rate))
     if frames > model.limits.audio:
         raise ValueError(f"a {longform.window_ms} ms window is {frames} audio frames, more than the model's limit "
                          f"of {model.limits.audio}: use a shorter window_ms")
@@ -269,7 +274,10 @@ def transcribe(model: ScoreBridgeModel, audio: Any, sr: int | None = None, *,
         samples += len(chunk)
         t0 = k * longform.window_ticks
         t1 = t0 + -(-len(chunk) * MIDI_TICKS_PER_SECOND // rate)
-        steps = read_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits, codec)
+        if as_signal:
+            steps = read_feature_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits, model.inputs)
+        else:
+            steps = read_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits, codec)
         generated = model.generate(steps, Modality.MIDI, options)
         try:
             tokens = decode_midi(generated, model.vocab)
@@ -338,6 +346,8 @@ def synthesize(model: ScoreBridgeModel, notes: Any, *, options: DecodingOptions 
 def _system_grids(model: ScoreBridgeModel, systems: Sequence[Any]) -> list[np.ndarray]:
     if not len(systems):
         raise InputError("<systems>", "no system images")
+    if model.inputs.uses_features(Modality.IMAGE):  # patch grids, joined by _pair_source like code grids
+        return [image_patch_grid(s, str(as_path(s) or f"<system {j}>")) for j, s in enumerate(systems)]
     codec = model.codecs.get(Modality.IMAGE, model.vocab, model.device)
     return [image_codes(s, codec, model.vocab, model.limits, str(as_path(s) or f"<system {j}>"))
             for j, s in enumerate(systems)]
@@ -346,8 +356,12 @@ def _system_grids(model: ScoreBridgeModel, systems: Sequence[Any]) -> list[np.nd
 def _pair_source(model: ScoreBridgeModel, grids: list[np.ndarray], window: tuple[int, ...]) -> Steps | None:
     """The source steps of a window of systems, or None when it exceeds the limits or the position tables."""
     try:
-        steps = encode(Modality.IMAGE, [grids[j] for j in window], model.vocab, as_target=False,
-                       limits=model.limits)
+        if model.inputs.uses_features(Modality.IMAGE):
+            steps = encode_features(Modality.IMAGE, [grids[j] for j in window], model.vocab, model.inputs,
+                                    model.limits)
+        else:
+            steps = encode(Modality.IMAGE, [grids[j] for j in window], model.vocab, as_target=False,
+                           limits=model.limits)
     except ValueError:
         return None
     cfg = model.translator.config

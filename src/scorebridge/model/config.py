@@ -24,6 +24,7 @@ class ModelConfig:
     max_y: int = 64             # y-position table size per modality (image row; 0 elsewhere)
     sub_layers: int = 1         # codebook sub-decoder depth
     sub_heads: int = 8
+    feature_dim: int = 0        # length of continuous source vectors (tokens.features); 0 = tokens only
 
     def __post_init__(self) -> None:
         positive = ("n_slots", "d_model", "n_heads", "enc_layers", "dec_layers", "d_ff", "n_modalities", "max_x",
@@ -31,8 +32,9 @@ class ModelConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"ModelConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.vocab_size < 0:
-            raise ValueError(f"ModelConfig.vocab_size must be >= 0, got {self.vocab_size}")
+        if self.vocab_size < 0 or self.feature_dim < 0:
+            raise ValueError(f"ModelConfig.vocab_size and feature_dim must be >= 0, got {self.vocab_size}, "
+                             f"{self.feature_dim}")
         if self.d_model % self.n_heads or self.d_model % self.sub_heads:
             raise ValueError(f"d_model {self.d_model} must divide by n_heads {self.n_heads} "
                              f"and sub_heads {self.sub_heads}")
@@ -46,6 +48,9 @@ class ModelConfig:
 MODEL_PRESETS: dict[str, ModelConfig] = {
     # Tests and CPU smoke runs.
     "tiny": ModelConfig(d_model=64, n_heads=4, enc_layers=2, dec_layers=2, d_ff=256, max_x=1024, max_y=32),
+    # CPU proofs of a recipe (README, "A CPU proof"): learns single-staff OMR on 2 cores in under an hour.
+    "mini": ModelConfig(d_model=128, n_heads=4, enc_layers=3, dec_layers=3, d_ff=512, dropout=0.1, max_x=1024,
+                        max_y=32),
     # The shipped default (16.9 M parameters): fp16, it and both codecs fit the repository's 60 MB.
     "compact": ModelConfig(d_model=256, n_heads=8, enc_layers=4, dec_layers=4, d_ff=1024, dropout=0.1, max_x=1024),
     # Trainable in minutes on one GPU.

@@ -45,10 +45,13 @@ class TranslationBatch:
     tgt_x: Tensor
     tgt_y: Tensor
     tgt_modality: Tensor
+    src_features: Tensor | None = None  # (B, S, feature_dim) float for sources read as signal; zeros elsewhere
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> TranslationBatch:
-        return TranslationBatch(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking)
-                                   for f in dataclasses.fields(self)})
+        def move(value: Tensor | None) -> Tensor | None:
+            return None if value is None else value.to(device, non_blocking=non_blocking)
+
+        return TranslationBatch(**{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ class Translator(nn.Module):
         self.pos_x = nn.Embedding(c.n_modalities * c.max_x, c.d_model)
         self.pos_y = nn.Embedding(c.n_modalities * c.max_y, c.d_model)
         self.task_emb = nn.Embedding(c.n_modalities, c.d_model)  # target modality, added on the encoder side
+        # continuous sources (pixel patches, mel frames): projected into the step embedding; no bias, so the
+        # zero vectors of token steps add nothing
+        self.feat_proj = nn.Linear(c.feature_dim, c.d_model, bias=False) if c.feature_dim else None
         self.emb_drop = nn.Dropout(c.dropout)
         self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout)
                                      for _ in range(c.enc_layers))
@@ -91,8 +97,10 @@ class Translator(nn.Module):
             self.sub.emb.weight[0].zero_()
 
     # ---- embeddings -------------------------------------------------------------------------------------------
-    def embed_steps(self, tokens: Tensor, x: Tensor, y: Tensor, modality: Tensor) -> Tensor:
-        """tokens (B, T, n_slots), x/y (B, T), modality (B,) -> (B, T, d): slot sum + x and y positions."""
+    def embed_steps(self, tokens: Tensor, x: Tensor, y: Tensor, modality: Tensor,
+                    features: Tensor | None = None) -> Tensor:
+        """tokens (B, T, n_slots), x/y (B, T), modality (B,) [, features (B, T, feature_dim)] -> (B, T, d): slot
+        sum + x and y positions [+ projected features]."""
         c = self.config
         if tokens.dim() != 3 or tokens.shape[-1] != c.n_slots:
             raise ValueError(f"expected tokens (B, T, {c.n_slots}), got {tuple(tokens.shape)}")
@@ -100,15 +108,23 @@ class Translator(nn.Module):
         _check_range(y, c.max_y, "y positions")
         _check_range(modality, c.n_modalities, "modality indices")
         m = modality.long()[:, None]
-        return (self.tok_emb(tokens).sum(dim=2) + self.pos_x(m * c.max_x + x.long())
-                + self.pos_y(m * c.max_y + y.long()))
+        h = (self.tok_emb(tokens).sum(dim=2) + self.pos_x(m * c.max_x + x.long())
+             + self.pos_y(m * c.max_y + y.long()))
+        if features is not None:
+            if self.feat_proj is None:
+                raise ValueError("this model reads sources as tokens only (feature_dim = 0), features were given")
+            if features.shape != (*tokens.shape[:2], c.feature_dim):
+                raise ValueError(f"expected features (B, T, {c.feature_dim}), got {tuple(features.shape)}")
+            h = h + self.feat_proj(features.to(h.dtype))
+        return h
 
     # ---- encoder / decoder ------------------------------------------------------------------------------------
     def encode(self, src_tokens: Tensor, src_x: Tensor, src_y: Tensor, src_modality: Tensor, tgt_modality: Tensor,
-               src_pad: Tensor) -> Tensor:
-        """-> memory (B, S, d). `src_pad` (B, S) is True on padding steps."""
+               src_pad: Tensor, src_features: Tensor | None = None) -> Tensor:
+        """-> memory (B, S, d). `src_pad` (B, S) is True on padding steps; `src_features` as in `embed_steps`."""
         _check_range(tgt_modality, self.config.n_modalities, "target modality indices")
-        h = self.embed_steps(src_tokens, src_x, src_y, src_modality) + self.task_emb(tgt_modality.long())[:, None]
+        h = (self.embed_steps(src_tokens, src_x, src_y, src_modality, src_features)
+             + self.task_emb(tgt_modality.long())[:, None])
         h = self.emb_drop(h)
         mask = _key_mask(src_pad)
         for layer in self.encoder:
@@ -159,7 +175,7 @@ class Translator(nn.Module):
     def decoder_states(self, batch: TranslationBatch) -> Tensor:
         """Teacher-forced decoder states (B, T-1, d) that predict target steps 1..T-1."""
         memory = self.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
-                             batch.src_pad)
+                             batch.src_pad, batch.src_features)
         return self.decode(memory, batch.src_pad, batch.tgt_tokens[:, :-1], batch.tgt_x[:, :-1],
                            batch.tgt_y[:, :-1], batch.tgt_modality)
 

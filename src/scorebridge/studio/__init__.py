@@ -1,7 +1,8 @@
 """The local web studio (`scorebridge serve`): a FastAPI app with one static page over a bounded job queue.
 
-``create_app(StudioConfig(), model)`` builds the app; ``uploads`` checks files by content, ``jobs`` runs work off
-the request threads, ``work`` turns one upload into every chosen target plus the page's views. Names are loaded
+``create_app(StudioConfig(), ModelSource(weights))`` builds the app; ``guard`` checks Host, origin and body size
+before any route, ``uploads`` checks files by content, ``jobs`` queues work for ``workers`` (processes with a time
+limit and a memory cap), ``work`` turns one upload into every chosen target plus the page's views. Names are loaded
 lazily so that `scorebridge.studio.cli` (imported by the CLI parser) costs no FastAPI import.
 """
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["QueueLimits", "StudioConfig", "UploadLimits", "create_app"]
-_HOMES = {"StudioConfig": "app", "create_app": "app", "QueueLimits": "jobs", "UploadLimits": "uploads"}
+__all__ = ["ModelSource", "QueueLimits", "StudioConfig", "UploadLimits", "create_app"]
+_HOMES = {"StudioConfig": "app", "create_app": "app", "QueueLimits": "jobs", "UploadLimits": "uploads",
+          "ModelSource": "workers"}
 
 
 def __getattr__(name: str) -> Any:

@@ -22,11 +22,20 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("--no-model", action="store_true", help="score routes only: load no translation model")
     p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--workers", type=int, default=1, help="jobs translated at once")
+    p.add_argument("--workers", type=int, default=1,
+                   help="jobs translated at once: worker processes, each loading its own copy of the model")
     p.add_argument("--max-queued", type=int, default=8, help="jobs waiting at most; more get HTTP 503")
     p.add_argument("--keep-minutes", type=float, default=60.0, help="finished jobs' files are deleted after this")
     p.add_argument("--max-upload-mb", type=float, default=64.0)
-    p.add_argument("--workdir", default=None, metavar="DIR", help="where job folders go (default: system temp)")
+    p.add_argument("--workdir", default=None, metavar="DIR", help="where job folders go (default: system temp); "
+                   "folders left there by studios that were killed are deleted at start")
+    p.add_argument("--job-seconds", type=float, default=600.0,
+                   help="wall-clock limit of one job; past it the job is stopped and reported as failed")
+    p.add_argument("--job-memory-mb", type=int, default=768,
+                   help="memory one job may use beyond its loaded worker; past it the job is stopped")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a Host name the studio answers to besides 127.0.0.1, localhost, [::1] and --host "
+                   "(repeatable; e.g. this machine's name when serving on 0.0.0.0)")
     add_common(p)
 
 
@@ -38,12 +47,15 @@ def run_serve(args: argparse.Namespace) -> int:
     from scorebridge.studio.app import StudioConfig, create_app
     from scorebridge.studio.jobs import QueueLimits
     from scorebridge.studio.uploads import UploadLimits
+    from scorebridge.studio.workers import ModelSource
 
     try:
         config = StudioConfig(UploadLimits(max_bytes=int(args.max_upload_mb * 1024 * 1024)),
                               QueueLimits(workers=args.workers, max_queued=args.max_queued,
-                                          keep_seconds=args.keep_minutes * 60),
-                              Path(args.workdir) if args.workdir else None)
+                                          keep_seconds=args.keep_minutes * 60, job_seconds=args.job_seconds,
+                                          job_memory_mb=args.job_memory_mb),
+                              Path(args.workdir) if args.workdir else None,
+                              hosts=(args.host, *args.allow_host))
     except ValueError as exc:
         raise ScorebridgeError(f"serve: {exc}") from None
     if not _is_loopback(args.host):
@@ -52,9 +64,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     model = None
     if not args.no_model and (args.weights is not None or shipped_available()):
-        from scorebridge.translate import load_translation_model
-
-        model = load_translation_model(args.weights, args.device, args.codecs)
+        model = ModelSource(args.weights, args.device, args.codecs)  # each worker process loads it once
     app = create_app(config, model)
     which = f"model {args.weights}" if args.weights is not None else "the shipped model"
     print(f"scorebridge studio on http://{args.host}:{args.port}/ "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scorebridge.errors import ScorebridgeError
 
-HEAD_BYTES = 4096  # enough to tell every accepted type
+HEAD_BYTES = 1 << 20  # enough to tell every accepted type, XML past a long prolog (comments, DOCTYPE) included
 
 
 class UploadError(ScorebridgeError):
@@ -51,9 +51,16 @@ def sniff(head: bytes) -> str | None:
             return suffix
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return ".wav"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf16_text(head):
+        return _sniff_text(head)  # UTF-16 text: its byte-order mark also looks like an MPEG frame header
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame header
         return ".mp3"
     return _sniff_text(head)
+
+
+def _utf16_text(head: bytes) -> bool:
+    start = head[:64].decode("utf-16", errors="replace").lstrip("\ufeff \t\r\n")
+    return bool(start) and start[0].isprintable() and start[0] != "\ufffd"
 
 
 def _sniff_text(head: bytes) -> str | None:
@@ -62,11 +69,8 @@ def _sniff_text(head: bytes) -> str | None:
         return None
     start = text.lstrip("\ufeff \t\r\n")
     if start.startswith("<"):
-        if re.search(r"<score-(partwise|timewise)\b", text):
-            return ".musicxml"
-        if re.search(r"<mei\b", text):
-            return ".mei"
-        return None
+        return {"score-partwise": ".musicxml", "score-timewise": ".musicxml", "mei": ".mei"}.get(
+            first_element(start) or "")
     if start.startswith("!!") or start.startswith("**"):
         return ".krn"
     if re.match(r"X:\s*\d", start):
@@ -77,16 +81,65 @@ def _sniff_text(head: bytes) -> str | None:
     return None
 
 
+_NAME = re.compile(r"<([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)")
+
+
+def first_element(text: str) -> str | None:
+    """The local name of the root element of the XML document starting ``text``, read past the prolog: the XML
+    declaration, processing instructions, comments, a DOCTYPE (internal subset included) and whitespace. None
+    when ``text`` ends first or is not XML."""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in " \t\r\n\ufeff":
+            i += 1
+        elif text.startswith("<?", i):
+            end = text.find("?>", i + 2)
+            if end < 0:
+                return None
+            i = end + 2
+        elif text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            if end < 0:
+                return None
+            i = end + 3
+        elif text.startswith("<!DOCTYPE", i):
+            i = _after_doctype(text, i)
+            if i < 0:
+                return None
+        else:
+            m = _NAME.match(text, i)
+            return m.group(1).split(":")[-1] if m else None
+    return None
+
+
+def _after_doctype(text: str, i: int) -> int:
+    """The index after the DOCTYPE declaration starting at ``i`` ([...] subset and quoted strings skipped); -1."""
+    depth, quote = 0, ""
+    for j in range(i + 2, len(text)):
+        c = text[j]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+        elif c == ">" and depth <= 0:
+            return j + 1
+    return -1
+
+
 def _decode_head(head: bytes) -> str | None:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        codec = "utf-16"
-    else:
-        codec = "utf-8"
+        return head.decode("utf-16", errors="replace")
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return head.decode("utf-8", errors="replace")  # XML: only the markup's ASCII matters here
     try:
-        return head.decode(codec)
+        return head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 4:  # a multi-byte character cut by the head's end
-            return head[:exc.start].decode(codec, errors="strict")
+            return head[:exc.start].decode("utf-8", errors="strict")
         return None
 
 
@@ -189,18 +242,37 @@ def _musicxml(path: Path, limits: UploadLimits) -> None:
 
 
 def _mxl(path: Path, limits: UploadLimits) -> None:
-    from scorebridge.scorefile import read_mxl_rootfile
-
     try:
         with zipfile.ZipFile(path) as archive:
-            unzipped = sum(i.file_size for i in archive.infolist())
-    except zipfile.BadZipFile as exc:
+            names = archive.namelist()
+            target = None
+            if "META-INF/container.xml" in names:
+                container = ET.fromstring(_inflate(archive, "META-INF/container.xml", limits.max_unzipped_bytes))
+                target = next((e.get("full-path") for e in container.iter()
+                               if e.tag.split("}")[-1] == "rootfile" and e.get("full-path")), None)
+            if target is None:
+                target = next((n for n in names if not n.startswith("META-INF") and
+                               n.endswith((".xml", ".musicxml"))), None)
+            if target is None or target not in names:
+                raise UploadError(422, "corrupt .mxl: no MusicXML file inside the archive")
+            root = ET.fromstring(_inflate(archive, target, limits.max_unzipped_bytes))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise UploadError(422, f"corrupt .mxl ({exc})") from None
-    if unzipped > limits.max_unzipped_bytes:
-        raise UploadError(413, f"the .mxl unpacks to {unzipped:,} bytes; the limit is {limits.max_unzipped_bytes:,}")
-    root = ET.fromstring(read_mxl_rootfile(path))
     if root.tag not in ("score-partwise", "score-timewise"):
         raise UploadError(422, f"the .mxl holds <{root.tag}>, not a MusicXML score")
+
+
+def _inflate(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """One member, counted as it inflates (the sizes an archive declares can lie): UploadError(413) past
+    ``limit`` bytes, with at most one block beyond it ever held."""
+    parts, size = [], 0
+    with archive.open(name) as member:
+        while block := member.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                raise UploadError(413, f"the .mxl unpacks to more than {limit:,} bytes")
+            parts.append(block)
+    return b"".join(parts)
 
 
 def _kern(path: Path, limits: UploadLimits) -> None:

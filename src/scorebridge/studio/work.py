@@ -18,7 +18,8 @@ from typing import Any
 from scorebridge.errors import ScorebridgeError
 from scorebridge.fileio import write_text
 from scorebridge.modality import Modality
-from scorebridge.translate import ROUTES, TranslateRequest, needs_model, plan, translate_file
+from scorebridge.studio.uploads import UploadLimits, validate
+from scorebridge.translate import ROUTES, TranslateRequest, needs_model, translate_file
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class JobSpec:
     targets: tuple[Modality, ...]
     name: str  # the uploaded name, for display only
     via: str = "direct"
+    limits: UploadLimits = UploadLimits()  # checked in the worker, before any other work
 
 
 @dataclass(frozen=True)
@@ -59,22 +61,40 @@ def model_targets(source: Modality) -> tuple[Modality, ...]:
     return tuple(t for t in targets_for(source) if (source, t) in ROUTES and needs_model(ROUTES[source, t]))
 
 
-def check_spec(spec: JobSpec, out: Path, have_model: bool) -> None:
-    """ScorebridgeError (an InputError names the problem) for a target that cannot be served, before queueing."""
+def check_spec(spec: JobSpec, have_model: bool) -> None:
+    """ScorebridgeError for a target that cannot be served. Cheap: it reads nothing but the spec, so that a
+    request can be answered before any parsing."""
     if not spec.targets:
         raise ScorebridgeError("choose at least one target")
+    if spec.via not in ("direct", "notation"):
+        raise ScorebridgeError("via must be 'direct' or 'notation'")
     for target in spec.targets:
         if target not in targets_for(spec.source):
             raise ScorebridgeError(f"no route from {spec.source} to {target}")
-        _source, _target, engine = plan(_request(spec, target, out))
-        if needs_model(engine) and not have_model:
+        if needs_model(_engine(spec, target)) and not have_model:
             raise ScorebridgeError(f"{spec.source} -> {target} needs a trained model; start the studio without "
                                    "--no-model (the shipped weights) or with --weights RUN/step-NNNNNNNN")
 
 
+def _engine(spec: JobSpec, target: Modality) -> str:
+    if spec.via == "notation" and (spec.source, target) == (Modality.IMAGE, Modality.AUDIO):
+        return "model (image -> notation), then Verovio and FluidSynth"
+    return ROUTES.get((spec.source, target), "LMX <-> MusicXML (no model)")
+
+
+def run_studio_job(spec: JobSpec, out: Path, model: Any = None, options: Any = None,
+                   progress: Progress = lambda step, steps, message: None) -> JobResult:
+    """What a studio worker process runs: check the stored upload with its type's parser (a one-line error for
+    a malformed or oversized file), then ``run_job``."""
+    progress(0, len(spec.targets) + 1, "reading the file")
+    validate(spec.input, spec.input.suffix, spec.limits)
+    return run_job(spec, out, model, options, progress)
+
+
 def _request(spec: JobSpec, target: Modality, out: Path) -> TranslateRequest:
     align = out / ALIGNMENT if (spec.source, target) == (Modality.IMAGE, Modality.AUDIO) else None
-    return TranslateRequest(spec.input, out / OUTPUT_NAMES[target], target, spec.via, align)
+    via = spec.via if (spec.source, target) == (Modality.IMAGE, Modality.AUDIO) else "direct"
+    return TranslateRequest(spec.input, out / OUTPUT_NAMES[target], target, via, align)
 
 
 def run_job(spec: JobSpec, out: Path, model: Any = None, options: Any = None,

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from scorebridge.modality import Modality
+from scorebridge.tokens.features import FeatureSpec, audio_feature_steps, image_feature_steps
 from scorebridge.tokens.image_grid import PAD_CODE, ImageSequence, StepKind, join_systems, split_systems
 from scorebridge.tokens.vocabulary import Vocabulary
 
@@ -68,18 +69,25 @@ DEFAULT_LIMITS = LengthLimits()
 
 @dataclass(frozen=True, eq=False)
 class Steps:
-    """One sequence: ``tokens`` (T, n_slots) int64 ids, ``x`` and ``y`` (T,) int64 positions, its modality."""
+    """One sequence: ``tokens`` (T, n_slots) int64 ids, ``x`` and ``y`` (T,) int64 positions, its modality, and
+    for a source read as signal (``tokens.features``) its ``features`` (T, F) float32 (tokens PAD there)."""
 
     tokens: np.ndarray
     x: np.ndarray
     y: np.ndarray
     modality: Modality
+    features: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         tokens = np.asarray(self.tokens, np.int64)
         x, y = np.asarray(self.x, np.int64), np.asarray(self.y, np.int64)
         if tokens.ndim != 2 or x.shape != (len(tokens),) or y.shape != (len(tokens),):
             raise ValueError(f"Steps need tokens (T, slots) and x, y (T,), got {tokens.shape}, {x.shape}, {y.shape}")
+        if self.features is not None:
+            features = np.asarray(self.features, np.float32)
+            if features.ndim != 2 or len(features) != len(tokens):
+                raise ValueError(f"Steps features must be (T, F) with T = {len(tokens)}, got {features.shape}")
+            object.__setattr__(self, "features", features)
         object.__setattr__(self, "tokens", tokens)
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
@@ -91,7 +99,9 @@ class Steps:
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Steps) and self.modality == other.modality
                 and np.array_equal(self.tokens, other.tokens)
-                and np.array_equal(self.x, other.x) and np.array_equal(self.y, other.y))
+                and np.array_equal(self.x, other.x) and np.array_equal(self.y, other.y)
+                and (self.features is None) == (other.features is None)
+                and (self.features is None or np.array_equal(self.features, other.features)))
 
     __hash__ = None  # type: ignore[assignment]  # holds mutable arrays
 
@@ -201,6 +211,26 @@ def decode_image(steps: Steps, vocab: Vocabulary, *, as_target: bool) -> list[np
     if not as_target and (kinds == StepKind.HEIGHT).any():
         raise ValueError("a source (padded) image sequence holds no height tokens")
     return split_systems(seq)
+
+
+# continuous sources ------------------------------------------------------------------------------------
+def encode_features(modality: Modality, data: Any, vocab: Vocabulary, spec: FeatureSpec,
+                    limits: LengthLimits = DEFAULT_LIMITS) -> Steps:
+    """A source read as signal (``tokens.features``): image patch grids [(h_i, w_i, 256)] or audio mel frames
+    (frames, bins) -> steps holding PAD tokens (SEP between systems) and the feature vectors."""
+    modality = Modality(modality)
+    if modality is Modality.IMAGE:
+        sep, x, y, features = image_feature_steps(list(data), spec, max_columns=limits.image_columns,
+                                                  max_rows=vocab.config.max_image_height)
+    elif modality is Modality.AUDIO:
+        x, y, features = audio_feature_steps(data, spec)
+        sep = np.zeros(len(x), bool)
+    else:
+        raise ValueError(f"{modality} sources are tokens, not features")
+    _check_limit(len(x), modality, limits)
+    tokens = np.full((len(x), vocab.n_slots), vocab.pad, np.int64)
+    tokens[sep, 0] = vocab.sep
+    return Steps(tokens, x, y, modality, features)
 
 
 # any modality ------------------------------------------------------------------------------------------

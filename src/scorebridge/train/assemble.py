@@ -40,7 +40,7 @@ def vocabulary_for(info: BakeInfo) -> Vocabulary:
 def model_config_for(config: TrainConfig, vocab: Vocabulary) -> ModelConfig:
     """The recipe's preset for this vocabulary; checks that the position tables cover the length limits."""
     mcfg = model_preset(config.model, vocab.size)
-    changes: dict[str, Any] = {"n_slots": vocab.n_slots}
+    changes: dict[str, Any] = {"n_slots": vocab.n_slots, "feature_dim": config.inputs.dim}
     if config.dropout is not None:
         changes["dropout"] = config.dropout
     mcfg = dataclasses.replace(mcfg, **changes)
@@ -80,6 +80,7 @@ def model_extra(config: TrainConfig, vocab: Vocabulary, info: BakeInfo, step: in
         "limits": config_to_dict(config.limits),
         "tasks": sorted({(t.source.value, t.target.value) for t in config.tasks}),
         "codecs": {"image": info.image_codec, "audio": info.audio_codec, "digest": info.codec_digest},
+        "inputs": config_to_dict(config.inputs),
         "recipe": config_to_dict(config),
         "step": step,
     }

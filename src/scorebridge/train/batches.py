@@ -18,11 +18,13 @@ from torch.utils.data import Dataset
 from scorebridge.midi.tokenizer import MidiTokenizer
 from scorebridge.modality import Modality
 from scorebridge.model import TranslationBatch
+from scorebridge.tokens.features import CODES, FeatureSpec
 from scorebridge.tokens.layout import LengthLimits
 from scorebridge.tokens.vocabulary import Vocabulary
 
 from .curriculum import Pool, TaskEntry, draw, example_rng, pool_probabilities, rank_slice
 from .examples import Example, SkipExample, fits_limits, make_example, row_modalities
+from .raw import make_raw_example
 from .shards import BakedRow, ShardReader
 
 log = logging.getLogger(__name__)
@@ -59,18 +61,25 @@ def collate(examples: Sequence[Example]) -> TranslationBatch:
     src = np.zeros((b, s, slots), np.int64)
     sx, sy = np.zeros((b, s), np.int64), np.zeros((b, s), np.int64)
     pad = np.ones((b, s), bool)
+    dims = {e.source.features.shape[1] for e in examples if e.source.features is not None}
+    if len(dims) > 1:
+        raise ValueError(f"examples carry features of different lengths {sorted(dims)}")
+    feats = np.zeros((b, s, dims.pop()), np.float32) if dims else None
     tgt = np.zeros((b, t, slots), np.int64)
     tx, ty = np.zeros((b, t), np.int64), np.zeros((b, t), np.int64)
     for i, e in enumerate(examples):
         n, m = len(e.source), len(e.target)
         src[i, :n], sx[i, :n], sy[i, :n], pad[i, :n] = e.source.tokens, e.source.x, e.source.y, False
+        if feats is not None and e.source.features is not None:
+            feats[i, :n] = e.source.features
         tgt[i, :m], tx[i, :m], ty[i, :m] = e.target.tokens, e.target.x, e.target.y
     as_t = torch.from_numpy
     return TranslationBatch(
         src_tokens=as_t(src), src_x=as_t(sx), src_y=as_t(sy), src_pad=as_t(pad),
         src_modality=torch.tensor([MODALITY_INDEX[e.task.source] for e in examples]),
         tgt_tokens=as_t(tgt), tgt_x=as_t(tx), tgt_y=as_t(ty),
-        tgt_modality=torch.tensor([MODALITY_INDEX[e.task.target] for e in examples]))
+        tgt_modality=torch.tensor([MODALITY_INDEX[e.task.target] for e in examples]),
+        src_features=as_t(feats) if feats is not None else None)
 
 
 def target_tokens(batch: TranslationBatch) -> int:
@@ -94,15 +103,21 @@ class StepData:
 class ExampleSource:
     """Reads samples and turns them into examples (one per process or DataLoader worker)."""
 
-    def __init__(self, rows: Sequence[BakedRow], pools: Sequence[Pool], vocab: Vocabulary, limits: LengthLimits):
+    def __init__(self, rows: Sequence[BakedRow], pools: Sequence[Pool], vocab: Vocabulary, limits: LengthLimits,
+                 inputs: FeatureSpec = CODES, degrade: bool = True):
         self.rows, self.pools, self.vocab, self.limits = list(rows), list(pools), vocab, limits
+        self.inputs, self.degrade = inputs, degrade
         self.tokenizer = MidiTokenizer(vocab.config.midi)
         self.reader = ShardReader()
 
     def example(self, pool: int, row: int, rng: np.random.Generator | None) -> Example:
         r = self.rows[row]
-        return make_example(self.reader.read(r), r.dataset, self.pools[pool].task, self.vocab, self.limits,
-                            self.tokenizer, rng)
+        task = self.pools[pool].task
+        if r.raw:
+            return make_raw_example(self.reader.record(r), r.dataset, task, self.vocab, self.limits,
+                                    self.tokenizer, self.inputs, rng, self.degrade)
+        return make_example(self.reader.read(r), r.dataset, task, self.vocab, self.limits, self.tokenizer, rng,
+                            self.degrade)
 
     def drawn(self, seed: int, step: int, index: int) -> tuple[int, Example]:
         """Example ``index`` of ``step``: drawn with the curriculum, redrawn when the sample cannot serve."""

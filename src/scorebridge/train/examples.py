@@ -81,14 +81,20 @@ def notes_of(sample: BakedSample) -> list[Note]:
     return [Note(*row) for row in json.loads(sample.notes_json)]
 
 
+def midi_window_ticks(sample_id: str, start_ms: int | None, end_ms: int | None, tokenizer: MidiTokenizer) -> int:
+    """Ticks of a sample's time span, as one tokenizer window; SkipExample when untimed or too long."""
+    if start_ms is None or end_ms is None:
+        raise SkipExample(f"{sample_id} is untimed")
+    ticks = -(-(end_ms - start_ms) // MS_PER_TICK)
+    if ticks > tokenizer.config.max_window_ticks:
+        raise SkipExample(f"{sample_id} spans {ticks} ticks, more than one MIDI window")
+    return ticks
+
+
 def midi_window_tokens(sample: BakedSample, tokenizer: MidiTokenizer) -> list[int]:
     """The sample's notes as one tokenizer window over its whole time span."""
     row = sample.meta["sample"]
-    if row.get("start_ms") is None:
-        raise SkipExample(f"{sample.id} is untimed")
-    ticks = -(-(row["end_ms"] - row["start_ms"]) // MS_PER_TICK)
-    if ticks > tokenizer.config.max_window_ticks:
-        raise SkipExample(f"{sample.id} spans {ticks} ticks, more than one MIDI window")
+    ticks = midi_window_ticks(sample.id, row.get("start_ms"), row.get("end_ms"), tokenizer)
     return tokenizer.encode_window(notes_of(sample), 0, ticks)
 
 
@@ -125,10 +131,11 @@ def modality_data(sample: BakedSample, modality: Modality, *, as_source: bool, r
 
 
 def make_example(sample: BakedSample, dataset: str, task: Task, vocab: Vocabulary, limits: LengthLimits,
-                 tokenizer: MidiTokenizer, rng: np.random.Generator | None = None) -> Example:
-    """The (source, target) pair of ``sample`` for ``task``; raises SkipExample when it cannot be made."""
+                 tokenizer: MidiTokenizer, rng: np.random.Generator | None = None, degrade: bool = True) -> Example:
+    """The (source, target) pair of ``sample`` for ``task``; raises SkipExample when it cannot be made.
+    ``degrade=False``: a source image is always the clean variant (the recipe's ``degrade_sources``)."""
     try:
-        src_data = modality_data(sample, task.source, as_source=True, rng=rng, tokenizer=tokenizer)
+        src_data = modality_data(sample, task.source, as_source=degrade, rng=rng, tokenizer=tokenizer)
         tgt_data = modality_data(sample, task.target, as_source=False, rng=rng, tokenizer=tokenizer)
         source = encode(task.source, src_data, vocab, as_target=False, limits=limits)
         target = with_sos_eos(encode(task.target, tgt_data, vocab, as_target=True, limits=limits), task.target,

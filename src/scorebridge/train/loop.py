@@ -163,11 +163,12 @@ class _Trainer:
         self.config, self.out, self.env, self.progress = config, out, env, progress
         self.info = read_bake_info(config.data)
         self.vocab = vocabulary_for(self.info)
-        rows = read_rows(config.data, "train")
+        rows = read_rows(config.data, "train", config.inputs)
         self.pools = build_pools(config.tasks, rows, config.limits)
         if not self.pools:
             raise InputError(config.data[0], "no training sample serves any task of the recipe")
-        self.source = ExampleSource(rows, self.pools, self.vocab, config.limits)
+        self.source = ExampleSource(rows, self.pools, self.vocab, config.limits, config.inputs,
+                                    config.degrade_sources)
         self.model = new_model(config, self.vocab, self.info).to(env.device)
         self.optimizer = make_optimizer(self.model, config.optim)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(

@@ -18,6 +18,7 @@ from typing import Any
 from scorebridge.checkpoint import config_from_dict
 from scorebridge.errors import InputError
 from scorebridge.model import MODEL_PRESETS
+from scorebridge.tokens.features import FeatureSpec
 from scorebridge.tokens.layout import LengthLimits
 
 from .curriculum import TaskEntry
@@ -71,6 +72,8 @@ class TrainConfig:
     valid_decode: int = 4  # generated per dataset-task with a notation (SER) or MIDI (onset F1) target
     workers: int = 0  # DataLoader workers per process
     limits: LengthLimits = field(default_factory=LengthLimits)
+    inputs: FeatureSpec = field(default_factory=FeatureSpec)  # image/audio sources as codes, pixels or mel
+    degrade_sources: bool = True  # source images degraded as the reference (baked variants, or drawn for pixels)
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:

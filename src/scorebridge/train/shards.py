@@ -19,6 +19,7 @@ from typing import Any
 
 from scorebridge.codecs.bake import CODEBOOKS_NAME, BakedSample, baked_from_record, read_baked_manifest
 from scorebridge.errors import InputError
+from scorebridge.tokens.features import CODES, FeatureSpec
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class BakedRow:
     audio_codes: tuple[int, ...] | None  # (shifts, Q, frames)
     lmx_tokens: int | None
     notes: int | None
+    raw: bool = False  # a built dataset's row read as signal (train.raw), not a baked one
 
     @classmethod
     def from_manifest(cls, folder: Path, row: dict[str, Any]) -> BakedRow:
@@ -58,10 +60,19 @@ class BakeInfo:
     codebooks: Path = field(compare=False)  # codebooks.safetensors of the first folder
 
 
+NO_BAKE = BakeInfo(None, None, "", Path())  # data that is only built datasets (train.raw): no codec vocabulary
+
+
 def read_bake_info(folders: Sequence[str | os.PathLike[str]]) -> BakeInfo:
-    """bake.json of every folder; InputError when a folder is not a bake or two were baked with other codecs."""
+    """bake.json of every baked folder (built datasets, read by ``train.raw``, are skipped; NO_BAKE if all are);
+    InputError when a folder is neither or two were baked with other codecs."""
+    from .raw import is_raw_dataset
+
     if not folders:
         raise InputError("data", "no baked token folder given")
+    folders = [f for f in folders if not is_raw_dataset(f)]
+    if not folders:
+        return NO_BAKE
     infos = []
     for folder in map(Path, folders):
         file = folder / "bake.json"
@@ -76,10 +87,17 @@ def read_bake_info(folders: Sequence[str | os.PathLike[str]]) -> BakeInfo:
     return infos[0]
 
 
-def read_rows(folders: Sequence[str | os.PathLike[str]], split: str | None = None) -> list[BakedRow]:
-    """Manifest rows of every baked folder (optionally of one split), in manifest order."""
+def read_rows(folders: Sequence[str | os.PathLike[str]], split: str | None = None,
+              inputs: FeatureSpec = CODES) -> list[BakedRow]:
+    """Manifest rows of every baked folder or built dataset (``train.raw``, read with ``inputs``), optionally of
+    one split, in manifest order."""
+    from .raw import is_raw_dataset, raw_rows
+
     rows = []
     for folder in map(Path, folders):
+        if is_raw_dataset(folder):
+            rows += raw_rows(folder, inputs, split)
+            continue
         rows += [BakedRow.from_manifest(folder, r) for r in read_baked_manifest(folder)
                  if split is None or r["split"] == split]
     return rows
@@ -116,7 +134,8 @@ class ShardReader:
             self._fds[path] = os.open(path, os.O_RDONLY)
         return self._index[path]
 
-    def read(self, row: BakedRow) -> BakedSample:
+    def record(self, row: BakedRow) -> dict[str, Any]:
+        """The row's files as a WebDataset record (``__key__`` and one bytes value per extension)."""
         path = row.folder / row.shard
         members = self._shard(path).get(row.id)
         if members is None:
@@ -124,7 +143,10 @@ class ShardReader:
         raw: dict[str, Any] = {"__key__": row.id}
         for ext, (offset, size) in members.items():
             raw[ext] = os.pread(self._fds[path], size, offset)
-        return baked_from_record(raw)
+        return raw
+
+    def read(self, row: BakedRow) -> BakedSample:
+        return baked_from_record(self.record(row))
 
     def close(self) -> None:
         for fd in self._fds.values():

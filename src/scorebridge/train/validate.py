@@ -75,7 +75,7 @@ def decoded(model: Translator, examples: Sequence[Example], vocab: Vocabulary, l
         batch = collate(part).to(device)
         target = part[0].task.target
         memory = model.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
-                              batch.src_pad)
+                              batch.src_pad, batch.src_features)
         hyps = generate_target(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING, limits)
         for e, hyp in zip(part, hyps, strict=True):
             pairs.append((decode(strip_sos_eos(e.target, vocab), vocab, as_target=True),
@@ -94,9 +94,9 @@ def midi_onset_f1(pairs: Sequence[tuple[Sequence[int], Sequence[int]]], tokenize
 def validate(model: Translator, config: TrainConfig, vocab: Vocabulary, device: torch.device,
              split: str = "valid") -> dict[str, dict]:
     """Metrics per dataset-task of a split (tasks without samples in it are left out)."""
-    rows = read_rows(config.data, split)
+    rows = read_rows(config.data, split, config.inputs)
     pools = build_pools(config.tasks, rows, config.limits)
-    source = ExampleSource(rows, pools, vocab, config.limits)
+    source = ExampleSource(rows, pools, vocab, config.limits, config.inputs)
     was_training = model.training
     model.eval()
     results: dict[str, dict] = {}

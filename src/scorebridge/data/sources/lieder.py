@@ -1,5 +1,9 @@
 """lieder: the piano part of the OpenScore Lieder songs, split as the official OLiMPiC benchmark.
 
+lieder-voice: the same songs' voice part alone, without lyrics, in the same splits: single-staff, mostly
+monophonic systems, the reduced OMR problem on which a recipe shows on a CPU that it learns (README, "A CPU
+proof").
+
 The voice staff is dropped, as in OLiMPiC. Pieces outside the official split are handled so that nothing held
 out can leak into training: a score OLiMPiC ignores globally, or one from a set (composer/collection) that has
 valid or test scores, is listed with split 'test' and rejected when built, with the reason; any other score
@@ -8,6 +12,8 @@ outside the split goes to train.
 
 from __future__ import annotations
 
+import copy
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from scorebridge.data.schema import Sample
@@ -48,6 +54,48 @@ class LiederSource:
         if spec.extra.get(REJECT_KEY):
             raise PieceRejected(spec.extra[REJECT_KEY])
         return score_file_samples(spec, config)
+
+
+class LiederVoiceSource(LiederSource):
+    """The first single-staff part of each song that is not its piano part, lyrics removed."""
+
+    name = "lieder-voice"
+
+    def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
+        from scorebridge.data.systems import build_system_samples
+        from scorebridge.notation import load_musicxml
+        from scorebridge.notation.compare import part_to_musicxml
+
+        if spec.extra.get(REJECT_KEY):
+            raise PieceRejected(spec.extra[REJECT_KEY])
+        try:
+            tree = load_musicxml(spec.path)
+        except InputError as exc:
+            raise PieceRejected(f"cannot read the score ({exc.problem})") from exc
+        part = voice_part(tree)
+        if part is None:
+            raise PieceRejected("no single-staff voice part")
+        return list(build_system_samples(spec, config, part_to_musicxml(part)).samples)
+
+
+def voice_part(tree: ET.ElementTree) -> ET.Element | None:
+    """A copy of the first one-staff part that is not the piano part, without its lyrics (None if there is none).
+    Lyrics are dropped because LMX does not encode them: the image would show text the target never names."""
+    from scorebridge.notation import NoPianoPartError, list_parts, select_part
+
+    try:
+        piano = select_part(tree)
+    except (NoPianoPartError, InputError):
+        piano = None
+    parts = tree.getroot().findall("part")
+    for info, part in zip(list_parts(tree), parts, strict=True):
+        if info.staves == 1 and part is not piano:
+            part = copy.deepcopy(part)
+            for note in part.iter("note"):
+                for lyric in note.findall("lyric"):
+                    note.remove(lyric)
+            return part
+    return None
 
 
 def lieder_split(score_id: str, split: OlimpicSplit, set_path: str | None) -> tuple[str, str | None]:
