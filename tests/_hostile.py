@@ -123,6 +123,15 @@ def flac_truncated(folder: Path) -> Path:
     return _write(folder / "cut.flac", data[: len(data) // 2])
 
 
+def mp3_truncated(folder: Path) -> Path:
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, _noise(3.0), 8_000, format="MP3")
+    data = buf.getvalue()
+    return _write(folder / "cut.mp3", data[: len(data) // 2])
+
+
 def wav_long(folder: Path) -> Path:
     """A header declaring five hours of 8 kHz audio over a file that holds it (sparse: no disk used)."""
     path = folder / "long.wav"

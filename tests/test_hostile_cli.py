@@ -91,6 +91,7 @@ HOSTILE: list[tuple[str, Callable[[Path], Path], list[str], str, int]] = [
     ("flac-truncated->translate", H.flac_truncated, ["translate", "{in}", "-o", "out.mid"], r"truncated", MEM_MB),
     ("flac-truncated->codec", H.flac_truncated, ["codec", "encode", "audio", "{in}", "--codec", "nosuch", "-o",
                                                  "out.npz"], r"truncated", MEM_MB),
+    ("mp3-truncated->translate", H.mp3_truncated, ["translate", "{in}", "-o", "out.mid"], r"truncated", MEM_MB),
     ("wav-5h->codec", H.wav_long, ["codec", "encode", "audio", "{in}", "--codec", "nosuch", "-o", "out.npz"],
      r"over the limit of 120 s", MEM_MB),
     ("wav-5h->translate", H.wav_long, ["translate", "{in}", "-o", "out.mid"], r"over the limit", MEM_MB),

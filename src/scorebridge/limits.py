@@ -8,10 +8,13 @@ call the same functions; ``docs/limits.md`` lists the values a user meets.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
 import struct
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,8 +189,10 @@ def check_audio_file(path: PathLike, *, max_seconds: float | None = None, limits
 
     if not Path(path).is_file():
         raise InputError(path, "no such file")
+    quiet = _quiet_stderr() if Path(path).suffix.lower() == ".mp3" else contextlib.nullcontext()
     try:
-        info = sf.info(str(path))
+        with quiet:
+            info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise InputError(path, f"not a readable audio file ({exc})") from None
     rate, frames, channels = int(info.samplerate), int(info.frames), int(info.channels)
@@ -236,7 +241,7 @@ def _check_tail(path: PathLike, frames: int, rate: int) -> None:
     mp3 = Path(path).suffix.lower() == ".mp3"
     want = min(frames, 10 * rate if mp3 else 4096)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _quiet_stderr() if mp3 else contextlib.nullcontext(), sf.SoundFile(str(path)) as f:
             f.seek(frames - want)
             got = len(f.read(want, dtype="float32", always_2d=True))
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -245,6 +250,21 @@ def _check_tail(path: PathLike, frames: int, rate: int) -> None:
     if got < (want // 2 if mp3 else want):
         raise InputError(path, f"truncated audio: {frames - want + got:,} of the {frames:,} frames the header "
                                f"declares")
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """libmpg123 prints seek warnings on a cut MP3 straight to file descriptor 2; the error that follows is
+    ours, in one line."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def check_sample_rate(rate: int, what: str = "--sample-rate", low: int = 8_000, high: int = 96_000) -> int:
