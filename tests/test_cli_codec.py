@@ -72,7 +72,8 @@ def test_bad_inputs_give_one_line_errors(trained, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "junk.png: not a readable image" in err and "\n" not in err
     assert not (tmp_path / "c.npz").exists()
-    rc = main(["codec", "encode", "image", str(tmp_path / "junk.png"), "--codec", str(tmp_path),
+    Image.new("L", (64, 36), 255).save(tmp_path / "white.png")  # the input is read first, then the codec
+    rc = main(["codec", "encode", "image", str(tmp_path / "white.png"), "--codec", str(tmp_path),
                "-o", str(tmp_path / "c.npz")])
     assert rc == 2 and "not a codec checkpoint" in capsys.readouterr().err
     np.savez(tmp_path / "a.npz", codes=np.zeros((4, 3), np.int16), kind=np.array("audio"))

@@ -223,7 +223,11 @@ def test_the_hostile_midi_is_stopped_while_the_server_stays_small_and_responsive
         assert hostile.status_code == 202, hostile.text
         valid = post(client, EXAMPLE.read_bytes(), "minuet.musicxml", "midi")
         assert valid.status_code == 202
-        wait_running(client, hostile.json()["id"])
+        # the MIDI limits (scorebridge.limits) refuse it within milliseconds now; a worker cap is the backstop
+        end = time.monotonic() + 30
+        while client.get(f"/api/jobs/{hostile.json()['id']}").json()["state"] not in ("running", "failed"):
+            assert time.monotonic() < end
+            time.sleep(0.02)
         assert client.get("/api/info").status_code == 200  # the server answers while the job runs
         job = wait(client, hostile.json()["id"], timeout=90)
         assert job["state"] == "failed" and job["error"] and str(tmp_path) not in job["error"], job

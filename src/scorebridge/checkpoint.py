@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .errors import InputError
-from .fileio import atomic_dir
+from .fileio import replace_dir
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -75,7 +75,7 @@ def save_checkpoint(out_dir: str | os.PathLike[str], kind: str, config: Any,
     out = Path(out_dir)
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in state_dict.items()}
     meta = {"format": FORMAT_VERSION, "kind": kind, "config": config_to_dict(config), **(extra or {})}
-    with atomic_dir(out) as tmp:
+    with replace_dir(out) as tmp:
         save_file(tensors, str(tmp / WEIGHTS_NAME))
         (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return out

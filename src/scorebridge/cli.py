@@ -18,6 +18,17 @@ log = logging.getLogger("scorebridge")
 RENDER_TARGETS = ("systems", "pages", "midi", "audio", "lmx")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--limit -3`` must not mean "all but 3")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -52,9 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", metavar="SCORE", help="MusicXML/MXL/kern/ABC/MEI score (or a MIDI file for --to audio)")
     p.add_argument("--to", required=True, choices=RENDER_TARGETS, help="what to render")
-    p.add_argument("-o", "--output", required=True, help="output folder (systems, pages) or file (midi, audio, lmx)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output folder (systems, pages; an existing one keeps its files) or file (midi: .mid, "
+                        "audio: .wav .flac .ogg .mp3, lmx: .lmx); never the input")
     p.add_argument("--soundfont", default="fluidr3", help="fluidr3, timgm6mb or a .sf2 path (audio)")
-    p.add_argument("--sample-rate", type=int, default=44_100, help="audio sample rate in Hz (audio)")
+    p.add_argument("--sample-rate", type=int, default=44_100, help="audio sample rate in Hz, 8000..96000 (audio)")
+    p.add_argument("--force", action="store_true",
+                   help="systems, pages: overwrite files of the same names in an existing output folder")
     p.add_argument("--font", default="Leipzig", help="music font: Leipzig, Bravura, Gootville, Leland, Petaluma")
     p.add_argument("--page-width", type=int, default=None, help="Verovio page width (tenths of mm)")
     p.add_argument("--staff-height", type=int, default=18, help="normalized staff height in px (systems)")
@@ -133,7 +148,7 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-shifts", choices=("all", "centre"), default="all")
     p.add_argument("--audio-shifts", choices=("all", "centre"), default="all")
     p.add_argument("--splits", default="train,valid,test")
-    p.add_argument("--limit", type=int, default=None, help="only the first N input shards")
+    p.add_argument("--limit", type=positive_int, default=None, help="only the first N input shards")
     p.add_argument("--device", default="cpu", help="where the codecs encode: cpu, cuda ...")
     p.add_argument("--workers", type=int, default=0, help="shards baked at once in worker processes (default 0)")
     _add_common(p)
@@ -239,7 +254,7 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
                    "(default: $SCOREBRIDGE_CORPORA or ../shared/corpora)")
     p.add_argument("--soundfonts", default="fluidr3,timgm6mb", help="comma-separated names or .sf2 paths")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N pieces (quick runs)")
+    p.add_argument("--limit", type=positive_int, default=None, help="only the first N pieces (quick runs)")
     p.add_argument("--seed", type=int, default=0, help="seed of every draw (look, soundfont, tempo)")
     p.add_argument("--max-systems", type=int, default=1, help="systems per sample (consecutive runs)")
     p.add_argument("--tempo-range", default="1,1", help="score-time samples: tempo factor range LO,HI")
@@ -257,7 +272,7 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     _add_common(p)
     p = dsub.add_parser("check", help="check the alignment of every sample (exit 1 if any fails)")
     p.add_argument("dataset", metavar="DIR")
-    p.add_argument("--limit", type=int, default=None, help="check only the first N samples")
+    p.add_argument("--limit", type=positive_int, default=None, help="check only the first N samples")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
     _add_common(p)
 
@@ -280,6 +295,12 @@ def _run_data(args: argparse.Namespace) -> int:
                                  sustain_pedal=args.sustain_pedal)
         except ValueError as exc:
             raise ScorebridgeError(f"data build: {exc}") from exc
+        from scorebridge.render import resolve_soundfont
+
+        for soundfont in config.soundfonts:  # a bad name would reject every piece, one by one
+            resolve_soundfont(soundfont)
+        if not config.soundfonts:
+            raise ScorebridgeError("data build: --soundfonts names no soundfont")
         source, expected = resolve_source(args.source, Path(args.corpora) if args.corpora else None)
         report = build(source, args.out, config, workers=max(1, args.workers), limit=args.limit,
                        progress=not args.quiet, expected_modalities=expected)
@@ -290,6 +311,10 @@ def _run_data(args: argparse.Namespace) -> int:
         sys.stdout.write(dataset.format_stats(dataset.dataset_stats(args.dataset)))
         return 0
     if args.data_command == "show":
+        from scorebridge.fileio import check_distinct, check_output_location
+
+        check_output_location(args.output, folder=True)
+        check_distinct(args.output, [args.dataset])
         for path in dataset.export_sample(dataset.get_sample(args.dataset, args.sample_id), args.output):
             print(path)
         return 0
@@ -310,6 +335,8 @@ def _run(args: argparse.Namespace) -> int:
 
     progress = not args.quiet
     if args.command == "lmx":
+        if args.output and not args.to_musicxml:
+            convert.check_output(args.output, convert.LMX_SUFFIXES, "LMX", [args.input])
         if args.to_musicxml:
             if not args.output:
                 raise ScorebridgeError("lmx --to-musicxml needs -o OUT.musicxml")
@@ -332,6 +359,7 @@ def _run(args: argparse.Namespace) -> int:
             normalize=not args.raw,
             part=args.part,
             progress=progress,
+            force=args.force,
         )
         written = convert.render(args.input, args.to, args.output, opts)
         convert.print_written(written, sys.stdout)

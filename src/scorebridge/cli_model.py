@@ -37,6 +37,8 @@ def decoding_options(args: argparse.Namespace, base=None):
 
 
 def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
+    from scorebridge.cli import positive_int
+
     p = sub.add_parser("eval", help="evaluate a model on a task over a built dataset's test split",
                        description="Evaluate a translator checkpoint: omr (SER), transcription (onset F1 per "
                        "piece), image-audio / midi-audio (judge transcriber, onset F1 direct and after DTW), "
@@ -47,7 +49,7 @@ def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("--weights", default=None, metavar="MODEL",
                    help="model folder (a training checkpoint; default: the shipped weights)")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"))
-    p.add_argument("--limit", type=int, default=None, help="at most N samples (pieces for transcription)")
+    p.add_argument("--limit", type=positive_int, default=None, help="at most N samples (pieces for transcription)")
     p.add_argument("--judge", choices=EVAL_JUDGES, default=None, help="transcriber judging generated audio")
     p.add_argument("--reference-decoding", action="store_true",
                    help="decode as the reference system did for this task (overridden by decoding flags)")
@@ -59,7 +61,10 @@ def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from scorebridge.eval.tasks import REFERENCE_OPTIONS, evaluate
+    from scorebridge.fileio import check_distinct, check_output_location
 
+    check_output_location(args.output)  # before an evaluation of minutes
+    check_distinct(args.output, [*args.data, args.weights])
     if args.weights is None:
         from scorebridge.shipped import shipped_model_dir
 

@@ -11,6 +11,8 @@ SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".krn", ".mei", ".abc")
 
 
 def add_video_commands(sub: argparse._SubParsersAction, add_common) -> None:
+    from scorebridge.cli import positive_int
+
     video = sub.add_parser("video", help="score-following videos to aligned system-image / audio samples",
                            description="Build a dataset from score videos (a recording shown as a slideshow of "
                            "score pages), as the reference's YouTube Score Video data: slides segmented, silent or "
@@ -25,12 +27,12 @@ def add_video_commands(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--metadata", default=None, metavar="CSV", help="the reference's metadata CSV (id, title, ...)")
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--limit", type=int, default=None, help="only the first N videos")
+    p.add_argument("--limit", type=positive_int, default=None, help="only the first N videos")
     add_common(p)
     p = vsub.add_parser("make-test", help="synthetic score videos with known truth, from scores")
     p.add_argument("--source", required=True, metavar="PATH", help="a score file or a folder of scores")
     p.add_argument("--out", required=True)
-    p.add_argument("--limit", type=int, default=None, help="at most N pieces")
+    p.add_argument("--limit", type=positive_int, default=None, help="at most N pieces")
     add_common(p)
     p = vsub.add_parser("show", help="write one page of a built video dataset as PNG + WAV")
     p.add_argument("dataset", metavar="DIR")
@@ -70,6 +72,10 @@ def run_video(args: argparse.Namespace) -> int:
         print(f"{args.out}: {len(made)} videos with their truth (.truth.json)")
         return 0
     if args.video_command == "show":
+        from scorebridge.fileio import check_distinct, check_output_location
+
+        check_output_location(args.output, folder=True)
+        check_distinct(args.output, [args.dataset])
         shown = video.show_page(args.dataset, args.page_id, args.output)
         print(f"{shown.image}\n{shown.audio}\n{shown.sample_id}: {shown.start_ms}-{shown.end_ms} ms")
         return 0

@@ -20,12 +20,19 @@ from PIL import Image
 from tqdm import tqdm
 
 from scorebridge.constants import STAFF_HEIGHT_PX
-from scorebridge.errors import InputError, ScorebridgeError
-from scorebridge.fileio import atomic_dir, atomic_path, write_text
+from scorebridge.errors import InputError, OutputError, ScorebridgeError
+from scorebridge.fileio import atomic_dir, check_distinct, check_output_location, write_text
+from scorebridge.limits import LIMITS, check_file_size, check_render_length, check_sample_rate, measure_midi_bytes
 
 log = logging.getLogger(__name__)
 
 MIDI_SUFFIXES = (".mid", ".midi")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+LMX_SUFFIXES = (".lmx", ".txt")
+MUSICXML_SUFFIXES = (".musicxml", ".xml")
+# the suffixes each file target may be written as; systems and pages are folders
+OUTPUT_SUFFIXES = {"midi": MIDI_SUFFIXES, "audio": AUDIO_SUFFIXES, "lmx": LMX_SUFFIXES}
+FOLDER_TARGETS = ("systems", "pages")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class RenderRequest:
     with_lmx: bool = False  # systems: also write each system's LMX beside its image
     part: int | None = None
     progress: bool = True
+    force: bool = False  # systems/pages: overwrite files of the same names in an existing folder
 
 
 @dataclass(frozen=True)
@@ -63,9 +71,24 @@ def score_lmx_text(score: str | os.PathLike[str], part: int | None = None) -> st
     return " ".join(score_to_lmx(score, part=part).tokens)
 
 
+def check_output(out: str | os.PathLike[str], suffixes: tuple[str, ...], what: str,
+                 inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
+    """An output file named with one of ``suffixes`` (the suffix decides the format; another is refused),
+    writable where it is, and none of ``inputs``. Returns it as a Path."""
+    out = Path(out)
+    if out.suffix.lower() not in suffixes:
+        raise OutputError(out, f"{what} is written as {', '.join(suffixes)}, not "
+                               f"{out.suffix or 'a name without suffix'}")
+    check_output_location(out)
+    check_distinct(out, inputs)
+    return out
+
+
 def lmx_file_to_musicxml(lmx_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Written:
     from scorebridge.notation import lmx_to_musicxml, read_lmx_file
 
+    check_output(out, MUSICXML_SUFFIXES, "MusicXML", [lmx_path])
+    check_file_size(lmx_path, LIMITS.max_score_bytes, "the LMX file")
     tokens = read_lmx_file(lmx_path)
     if not tokens:
         raise InputError(lmx_path, "no LMX tokens in the file")
@@ -79,12 +102,38 @@ def lmx_file_to_musicxml(lmx_path: str | os.PathLike[str], out: str | os.PathLik
     return Written("musicxml", Path(out), f"{len(tokens)} LMX tokens")
 
 
+def check_render(score: Path, target: str, out: Path, request: RenderRequest) -> None:
+    """Every check of a render request that needs no engraving: the output's suffix against ``target``, where
+    it goes, that it is not the input, and the sample rate. Raises before any work."""
+    if target in FOLDER_TARGETS:
+        check_output_location(out, folder=True)
+        check_distinct(out, [score])
+    elif target in OUTPUT_SUFFIXES:
+        check_output(out, OUTPUT_SUFFIXES[target], f"--to {target}", [score])
+    else:
+        raise ValueError(f"unknown render target {target!r}")
+    if target == "audio":
+        from scorebridge.codecs.files import audio_format
+
+        audio_format(out)
+        try:
+            check_sample_rate(request.sample_rate)
+        except ValueError as exc:
+            raise ScorebridgeError(str(exc)) from None
+
+
 def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[str],
            request: RenderRequest = RenderRequest()) -> list[Written]:
-    """Render ``score`` to ``target`` (systems, pages, midi, audio, lmx) at ``out``."""
+    """Render ``score`` to ``target`` (systems, pages, midi, audio, lmx) at ``out``.
+
+    Refused before any work: an output that is the input or contradicts ``target`` by its suffix (the suffix
+    picks the audio format: WAV, FLAC, OGG, MP3), a folder output onto a file and the reverse; audio longer
+    than ``LIMITS.max_render_seconds`` is refused after engraving, before FluidSynth runs.
+    """
     score, out = Path(score), Path(out)
     if not score.exists():
         raise InputError(score, "no such file")
+    check_render(score, target, out, request)
     if target == "lmx":
         return [_render_lmx(score, out, request)]
     if target == "audio" and score.suffix.lower() in MIDI_SUFFIXES:
@@ -102,6 +151,7 @@ def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[st
         write_midi_bytes(engraved, out)
         return [Written("midi", out, f"{_midi_note_count(engraved.midi)} notes, {engraved.duration_ms / 1000:.1f} s")]
     if target == "audio":
+        check_render_length(measure_midi_bytes(engraved.midi, score), score)  # before FluidSynth writes any of it
         return [_synthesize_bytes(engraved.midi, out, request)]
     raise ValueError(f"unknown render target {target!r}")
 
@@ -129,7 +179,7 @@ def _render_lmx(score: Path, out: Path, request: RenderRequest) -> Written:
 def _render_pages(engraved, out: Path, request: RenderRequest) -> list[Written]:
     from scorebridge.render import svg_to_png
 
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, force=request.force, protect=[engraved.path]) as tmp:
         for i, svg in enumerate(_bar(engraved.pages, request, "pages"), start=1):
             (tmp / f"page-{i:03d}.svg").write_text(svg, encoding="utf-8")
             svg_to_png(svg, tmp / f"page-{i:03d}.png", zoom=2.0)
@@ -145,7 +195,7 @@ def _render_systems(engraved, out: Path, request: RenderRequest) -> list[Written
     zoom = system_zoom(min(c.staff_height_px for c in crops), request.staff_height) if request.normalize else 1.0
     lmx_part = _lmx_part(engraved.path, request) if request.with_lmx else None
     entries = []
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, force=request.force, protect=[engraved.path]) as tmp:
         systems = crop_systems(engraved, zoom=zoom)
         for i, system in enumerate(_bar(systems, request, "systems"), start=1):
             image = system.image
@@ -182,20 +232,20 @@ def _system_lmx(part, crop, path: str) -> list[str]:
 
 
 def _synthesize(midi: Path, out: Path, request: RenderRequest) -> Written:
-    from scorebridge.render import synthesize_to_wav
+    from scorebridge.codecs.files import write_audio
+    from scorebridge.render import synthesize
 
-    synthesize_to_wav(midi, out, soundfont=request.soundfont, sample_rate=request.sample_rate)
+    write_audio(out, synthesize(midi, soundfont=request.soundfont, sample_rate=request.sample_rate),
+                request.sample_rate)
     return _audio_written(out, request)
 
 
 def _synthesize_bytes(midi: bytes, out: Path, request: RenderRequest) -> Written:
-    import soundfile as sf
-
+    from scorebridge.codecs.files import write_audio
     from scorebridge.render import synthesize_bytes
 
     audio = synthesize_bytes(midi, soundfont=request.soundfont, sample_rate=request.sample_rate)
-    with atomic_path(out) as tmp:
-        sf.write(tmp, audio, request.sample_rate, subtype="PCM_16", format="WAV")
+    write_audio(out, audio, request.sample_rate)
     return _audio_written(out, request)
 
 
@@ -203,7 +253,8 @@ def _audio_written(out: Path, request: RenderRequest) -> Written:
     import soundfile as sf
 
     info = sf.info(out)
-    return Written("audio", out, f"{info.duration:.1f} s, {info.samplerate} Hz, mono, soundfont {request.soundfont}")
+    return Written("audio", out, f"{info.duration:.1f} s, {info.samplerate} Hz, mono, {info.format}, "
+                                 f"soundfont {request.soundfont}")
 
 
 def _midi_note_count(midi: bytes) -> int:
@@ -226,7 +277,7 @@ def run_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | No
     """Render one score (the bundled example by default) to every modality the foundation offers."""
     score = Path(score) if score is not None else example_score()
     out_dir = Path(out_dir)
-    request = RenderRequest(progress=progress, with_lmx=True)
+    request = RenderRequest(progress=progress, with_lmx=True, force=True)  # rewrites its own files by name
     written: list[Written] = []
     steps = [("systems", out_dir / "systems"), ("pages", out_dir / "pages"), ("lmx", out_dir / "score.lmx"),
              ("midi", out_dir / "score.mid"), ("audio", out_dir / "score.wav")]

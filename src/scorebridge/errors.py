@@ -24,3 +24,12 @@ class MissingToolError(ScorebridgeError):
     def __init__(self, tool: str, how_to_install: str):
         self.tool = tool
         super().__init__(f"{tool} is not installed ({how_to_install})")
+
+
+class OutputError(ScorebridgeError):
+    """An output that cannot or must not be written (it is an input, a folder, exists, is in /proc ...)."""
+
+    def __init__(self, path: str | PathLike[str], problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -10,16 +10,22 @@ import zipfile
 from pathlib import Path
 
 from scorebridge.errors import InputError
+from scorebridge.limits import LIMITS, Limits, check_score_counts
 
 
-def read_mxl_rootfile(path: Path) -> bytes:
-    """The MusicXML inside a .mxl zip: the rootfile named by META-INF/container.xml, else the first .xml."""
+def read_mxl_rootfile(path: Path, max_bytes: int | None = None) -> bytes:
+    """The MusicXML inside a .mxl zip: the rootfile named by META-INF/container.xml, else the first .xml.
+
+    Members are inflated in blocks and counted as they come, never trusting the sizes the archive declares:
+    more than ``max_bytes`` (default ``LIMITS.max_score_bytes``) is an InputError before it is all in memory.
+    """
+    limit = LIMITS.max_score_bytes if max_bytes is None else max_bytes
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             target = None
             if "META-INF/container.xml" in names:
-                container = ET.fromstring(archive.read("META-INF/container.xml"))
+                container = ET.fromstring(_read_member(archive, "META-INF/container.xml", limit, path))
                 for element in container.iter():
                     if element.tag.split("}")[-1] == "rootfile" and element.get("full-path"):
                         target = element.get("full-path")
@@ -33,9 +39,43 @@ def read_mxl_rootfile(path: Path) -> bytes:
                 target = candidates[0]
             if target not in names:
                 raise InputError(path, f"corrupt .mxl: container names {target!r}, which is not in the archive")
-            return archive.read(target)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ET.ParseError, OSError) as exc:
+            return _read_member(archive, target, limit, path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ET.ParseError, OSError, NotImplementedError,
+            RuntimeError, ValueError) as exc:
         raise InputError(path, f"corrupt .mxl ({exc})") from exc
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
+    parts, total = [], 0
+    with archive.open(name) as member:
+        while block := member.read(1 << 20):
+            total += len(block)
+            if total > limit:
+                raise InputError(path, f".mxl member {name!r} unpacks to more than the limit of {limit:,} bytes")
+            parts.append(block)
+    return b"".join(parts)
+
+
+def parse_score_xml(path: Path, data: bytes | str, limits: Limits = LIMITS) -> ET.Element:
+    """Parse MusicXML strictly to its end (a truncated file is an error, not a shorter score) and bound it.
+
+    Entity declarations are refused outright (no score needs them: they are how XXE and entity-expansion
+    attacks start); expat refuses external entities and caps expansion besides. Also bounded: bytes and notes.
+    """
+    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    if size > limits.max_score_bytes:
+        raise InputError(path, f"the score of {size:,} bytes is over the limit of {limits.max_score_bytes:,} bytes")
+    text = decode_score_bytes(data) if isinstance(data, bytes) else data
+    # The declaration may still claim UTF-16 after we decoded the text; expat refuses that for str input.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
+    if re.search(r"<!ENTITY", text[: text.find("<score-") if "<score-" in text else len(text)]):
+        raise InputError(path, "the XML declares entities (not allowed in a score)")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise InputError(path, f"not valid XML ({exc})") from exc
+    check_score_counts(path, sum(1 for el in root.iter() if el.tag == "note"), limits)
+    return root
 
 
 def decode_score_bytes(data: bytes) -> str:
@@ -82,6 +122,8 @@ def check_kern_spines(path: Path) -> None:
             spines = _spines_after(fields)
     if spines is None:
         raise InputError(path, "no **kern data found")
+    if spines:  # a complete Humdrum file ends every spine with *-; Verovio aborts on some cut ones
+        raise InputError(path, f"truncated Humdrum file: {spines} spine(s) not terminated by *-")
 
 
 def _spines_after(fields: list[str]) -> int:

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from scorebridge.errors import InputError
-from scorebridge.fileio import write_text
+from scorebridge.fileio import check_distinct, check_output_location, write_text
+from scorebridge.limits import (
+    LIMITS,
+    check_audio_file,
+    check_file_size,
+    check_quantize,
+    check_render_length,
+    measure_midi_file,
+)
 from scorebridge.modality import Modality
 
 log = logging.getLogger(__name__)
@@ -108,12 +116,40 @@ def plan(request: TranslateRequest) -> tuple[Modality, Modality, str]:
         raise InputError(request.input, "--via notation is the image -> audio cascade")
     if request.align is not None and (source, target) != (Modality.IMAGE, Modality.AUDIO):
         raise InputError(request.input, "--align needs a score image input and an audio output")
+    check_output_location(request.output)
+    check_distinct(request.output, [request.input])
+    if request.align is not None:
+        check_output_location(request.align)
+        check_distinct(request.align, [request.input, request.output])
+    check_input_bounds(request.input, source, target)
     if source is Modality.AUDIO:
         check_not_silent(request.input)
     engine = ROUTES.get((source, target), "LMX <-> MusicXML (no model)")
     if request.via == "notation":
         engine = "model (image -> notation), then Verovio and FluidSynth"
     return source, target, engine
+
+
+def check_input_bounds(path: Path, source: Modality, target: Modality) -> None:
+    """Measure the input in its own units against ``scorebridge.limits`` before any heavy work (a model load
+    included): audio seconds, rate and completeness; MIDI length at its tempi and notes (tighter for the
+    quantizer and for synthesis); pages and pixels of every frame; score size."""
+    if source is Modality.AUDIO:  # audio -> notation ends in the quantizer: bounded as it is, before the model
+        check_audio_file(path, max_seconds=LIMITS.max_quantize_seconds if target is Modality.NOTATION else None)
+    elif source is Modality.MIDI:
+        measure = measure_midi_file(path)
+        if measure.notes == 0:
+            raise InputError(path, "MIDI file has no notes")
+        if target in (Modality.NOTATION, Modality.IMAGE):
+            check_quantize(measure, path)
+        elif target is Modality.AUDIO:
+            check_render_length(measure, path)
+    elif source is Modality.IMAGE:
+        from scorebridge.pages.load import check_page_file
+
+        check_page_file(path)
+    else:
+        check_file_size(path, LIMITS.max_score_bytes, "the score")
 
 
 def needs_model(engine: str) -> bool:
@@ -124,12 +160,16 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
                    progress: bool = True) -> TranslateResult:
     """Translate ``request.input`` into ``request.output`` (written atomically). ``model``: a
     ``ScoreBridgeModel`` for model routes (see ``plan``)."""
-    from scorebridge.inference.longform import LongformOptions
-
     source, target, engine = plan(request)
+    if source is Modality.NOTATION:  # no model, no torch import (seconds) for the deterministic routes
+        return _from_notation(request, target, engine)
+    if source is Modality.MIDI and target is not Modality.AUDIO:
+        return _midi_to_notation(request, target, engine)
     if needs_model(engine) and model is None:
         raise InputError(request.input, f"{source} -> {target} needs a model (--weights)")
-    kwargs = {"longform": LongformOptions(progress=progress)}
+    from scorebridge.inference.longform import LongformOptions
+
+    kwargs: dict[str, Any] = {"longform": LongformOptions(progress=progress)}
     if options is not None:
         kwargs["options"] = options
     out = request.output
@@ -147,23 +187,27 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
             write_text(out, midi_to_musicxml(result.notes))
         return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
     if source is Modality.MIDI:
-        if target is Modality.AUDIO:
-            result = model.translate_long(request.input, to=Modality.AUDIO, **kwargs)
-            result.save(out)
-            return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
-        from scorebridge.midi import read_midi
-        from scorebridge.midi.notation import midi_to_musicxml
+        result = model.translate_long(request.input, to=Modality.AUDIO, **kwargs)
+        result.save(out)
+        return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
+    raise AssertionError((source, target))
 
-        xml = midi_to_musicxml(read_midi(request.input))
-        if target is Modality.IMAGE:
-            with tempfile.TemporaryDirectory() as tmp:
-                score = Path(tmp) / f"{request.input.stem}.musicxml"
-                score.write_text(xml, encoding="utf-8")
-                _first_page_png(score, out, Path(tmp))
-        else:
-            write_text(out, xml)
-        return TranslateResult(source, target, engine, out)
-    return _from_notation(request, target, engine)
+
+def _midi_to_notation(request: TranslateRequest, target: Modality, engine: str) -> TranslateResult:
+    """MIDI -> MusicXML by the quantizer, or on to an engraved page (no model)."""
+    from scorebridge.midi import read_midi
+    from scorebridge.midi.notation import midi_to_musicxml
+
+    out = request.output
+    xml = midi_to_musicxml(read_midi(request.input))
+    if target is Modality.IMAGE:
+        with tempfile.TemporaryDirectory() as tmp:
+            score = Path(tmp) / f"{request.input.stem}.musicxml"
+            score.write_text(xml, encoding="utf-8")
+            _first_page_png(score, out, Path(tmp))
+    else:
+        write_text(out, xml)
+    return TranslateResult(Modality.MIDI, target, engine, out)
 
 
 WINDOW_MS = 10_000

@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, check_distinct, check_output_location
+from ..limits import LIMITS, Limits, check_audio_file, check_page
 
 log = logging.getLogger(__name__)
 
 KINDS = ("image", "audio")
+AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
 
 
 @dataclass(frozen=True)
@@ -51,25 +53,34 @@ def load_codec(kind: str, path: str | os.PathLike[str]):
     raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """A grayscale uint8 (H, W) image from any format Pillow reads."""
+def read_image(path: str | os.PathLike[str], limits: Limits = LIMITS) -> np.ndarray:
+    """A grayscale uint8 (H, W) image from any format Pillow reads (its first frame), at most
+    ``limits.max_page_pixels`` pixels (checked from the header, before decoding)."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("L"), dtype=np.uint8)
+        with warnings.catch_warnings():  # damaged EXIF: no warning on stderr, the error stays one line
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                check_page(path, 0, *im.size, limits=limits)
+                return np.asarray(im.convert("L"), dtype=np.uint8)
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputError(path, f"not a readable image ({exc})") from None
 
 
-def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate from any format libsndfile reads (WAV, FLAC, OGG, MP3)."""
+def read_audio(path: str | os.PathLike[str], max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate from any format libsndfile reads (WAV, FLAC, OGG, MP3).
+
+    Measured first (``limits.check_audio_file``): a truncated file, an absurd sample rate or more than
+    ``max_seconds`` (default: the general audio limit) is an InputError before the samples are read.
+    """
     import soundfile as sf
 
-    if not Path(path).is_file():
-        raise InputError(path, "no such file")
+    check_audio_file(path, max_seconds=max_seconds)
     try:
         audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -81,21 +92,28 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 
 def encode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.PathLike[str],
                 output: str | os.PathLike[str]) -> CodesInfo:
-    """Encode an image (a normalized system crop: 18-px staff height, white paper) or a recording to codes."""
+    """Encode an image (a normalized system crop: 18-px staff height, white paper) or a recording to codes.
+
+    The input is read and bounded (at most ``LIMITS.max_codec_audio_seconds`` of audio: it is encoded in one
+    piece) before the codec loads."""
     out = Path(output)
     if out.suffix != ".npz":  # checked before any work
         raise InputError(out, "codes are written as .npz")
+    check_distinct(out, [source])
+    check_output_location(out)
+    if kind == "image":
+        img = read_image(source)
+    else:
+        audio, sr = read_audio(source, max_seconds=LIMITS.max_codec_audio_seconds)
     codec = load_codec(kind, codec_path)
     if kind == "image":
         from .image import encode_image
 
-        img = read_image(source)
         codes = encode_image(codec, img)
         extra = {"height": img.shape[0], "width": img.shape[1]}
     else:
         from .audio import prepare_audio
 
-        audio, sr = read_audio(source)
         wav = prepare_audio(audio, sr, codec.config.sample_rate)
         codes = codec.encode(wav)[0].numpy()
         extra = {"num_samples": wav.shape[-1], "sample_rate": codec.config.sample_rate}
@@ -111,6 +129,8 @@ def decode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.
 
     out = Path(output)
     fmt = _image_format(out) if kind == "image" else _audio_format(out)  # checked before any work
+    check_distinct(out, [source])
+    check_output_location(out)
     data = _read_codes(source, kind)
     codec = load_codec(kind, codec_path)
     codes = data["codes"].astype(np.int64)
@@ -160,7 +180,30 @@ def _image_format(out: Path) -> str:
 
 
 def _audio_format(out: Path) -> str:
-    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(out.suffix.lower())
+    return audio_format(out)
+
+
+def audio_format(out: str | os.PathLike[str]) -> str:
+    """The libsndfile format an audio output's suffix asks for (WAV, FLAC, OGG Vorbis, MP3 where this
+    libsndfile writes it); InputError for any other suffix."""
+    import soundfile as sf
+
+    suffix = Path(out).suffix.lower()
+    fmt = AUDIO_FORMATS.get(suffix)
     if fmt is None:
-        raise InputError(out, "write audio as .wav or .flac")
+        raise InputError(out, f"write audio as {', '.join(AUDIO_FORMATS)}")
+    if fmt not in sf.available_formats():
+        raise InputError(out, f"this libsndfile ({sf.__libsndfile_version__}) cannot write {suffix} files")
     return fmt
+
+
+def write_audio(out: str | os.PathLike[str], audio: np.ndarray, sample_rate: int, subtype: str | None = None) -> Path:
+    """Write samples in the format the suffix of ``out`` names, atomically (16-bit PCM for WAV and FLAC)."""
+    import soundfile as sf
+
+    fmt = audio_format(out)
+    if subtype is None:
+        subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}[fmt]
+    with atomic_path(out) as tmp:
+        sf.write(str(tmp), np.clip(audio, -1, 1), sample_rate, subtype=subtype, format=fmt)
+    return Path(out)

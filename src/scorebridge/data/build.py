@@ -31,7 +31,7 @@ from typing import Any
 from scorebridge.data.schema import SCHEMA_VERSION, Sample, to_record
 from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, Source
 from scorebridge.errors import ScorebridgeError
-from scorebridge.fileio import atomic_path, write_text
+from scorebridge.fileio import atomic_path, sweep_stale_work_dirs, write_text
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, out: Pa
     else:
         # fork keeps start-up cheap (no re-import per worker); build_piece holds no global state.
         ctx = multiprocessing.get_context("fork")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
+                                    initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(run_piece, source, spec, config, str(out), expected) for spec in todo]
             for future in cf.as_completed(futures):
                 outcome = future.result()
@@ -143,9 +144,33 @@ def _build_lock(out: Path) -> Iterator[None]:
         for folder in (out / "shards", out / "pieces"):
             for stale in folder.glob(".*.part*"):
                 stale.unlink()
+        swept = sweep_stale_work_dirs()  # synthesis WAVs of killed builds (any folder's)
+        if swept:
+            log.info("removed %d work folders left by killed runs", swept)
         yield
     finally:
         lock.unlink(missing_ok=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool-worker initializer: the worker ends when the build that started it dies, however it dies (killing
+    only the main process used to leave the workers building beside the rerun). Linux signals it at once
+    (PR_SET_PDEATHSIG); elsewhere, and as a fallback, a thread checks the parent every second."""
+    import ctypes
+    import signal
+    import threading
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _alive(pid: int) -> bool:

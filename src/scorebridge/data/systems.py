@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from scorebridge.data.checks import check_system_sample
 from scorebridge.data.schema import Sample, ms_to_samples
 from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
 from scorebridge.errors import InputError, ScorebridgeError
+from scorebridge.fileio import work_dir
 from scorebridge.midi import Note, read_midi, write_midi
 from scorebridge.notation import LinearizationError, select_part
 from scorebridge.notation.slicing import lmx_for_measures
@@ -113,7 +113,7 @@ def build_system_samples(spec: PieceSpec, config: BuildConfig, musicxml: str,
     options = EngraveOptions.sample(piece_rng(spec, config, "engrave")) if config.vary_engraving else EngraveOptions()
     tempo = _tempo_factor(spec, config)
     soundfont = str(piece_rng(spec, config, "soundfont").choice(list(config.soundfonts)))
-    with tempfile.TemporaryDirectory(prefix="scorebridge-systems-") as tmp:
+    with work_dir("systems") as tmp:  # named by pid: a resumed build sweeps what a killed one left
         engraved = _engrave(Path(tmp), musicxml, options, spec)
         _check_measures(part, engraved, spec)
         systems = _systems(engraved, config, part.get("id", ""), spec)

@@ -12,6 +12,7 @@ import pretty_midi
 
 from scorebridge.errors import InputError
 from scorebridge.fileio import atomic_path
+from scorebridge.limits import measure_midi_file
 from scorebridge.midi.notes import Note, apply_sustain_pedal, pedal_spans, seconds_to_ms, sort_notes
 
 log = logging.getLogger(__name__)
@@ -23,17 +24,12 @@ _WRITE_TEMPO = 120.0
 
 
 def _load(path: Path) -> pretty_midi.PrettyMIDI:
-    if not path.is_file():
-        raise InputError(path, "no such file")
-    with path.open("rb") as f:
-        head = f.read(4)
-    if head != b"MThd":
-        raise InputError(path, "not a MIDI file (no MThd header)")
+    measure_midi_file(path)  # bounded before pretty_midi builds its tick tables (one float per tick)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             pm = pretty_midi.PrettyMIDI(str(path))
-    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError) as exc:
         # mido raises EOFError for truncated tracks, OSError/ValueError for bad chunks or data bytes
         raise InputError(path, f"corrupt or truncated MIDI file ({type(exc).__name__}: {exc})") from exc
     for w in caught:
@@ -58,8 +54,8 @@ def read_midi(path: str | os.PathLike[str], *, sustain_pedal: bool = False) -> l
 
     ``sustain_pedal=True`` extends offsets while CC64 >= 64 on the note's channel (see
     ``apply_sustain_pedal``); off by default, so notes are exactly the key presses in the file.
-    Raises ``InputError`` for a missing file, a non-MIDI file, a corrupt or truncated one, or one without
-    notes.
+    Raises ``InputError`` for a missing file, a non-MIDI file, a corrupt or truncated one, one without
+    notes, or one beyond ``scorebridge.limits`` (length at its tempi, ticks, notes).
     """
     path = Path(path)
     pm = _load(path)

@@ -14,6 +14,7 @@ from fractions import Fraction
 from music21 import chord, clef, layout, meter, note, stream, tempo
 from music21.musicxml.m21ToXml import GeneralObjectExporter
 
+from scorebridge.limits import MidiMeasure, check_quantize
 from scorebridge.midi.notes import Note
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,12 @@ def midi_to_musicxml(notes: Sequence[Note], *, tempo_bpm: float = 120, quantizat
     """MusicXML text for a piano grand staff: pitches >= ``split_pitch`` on the treble staff, the rest on
     the bass staff. Times convert at ``tempo_bpm`` quarter notes per minute; ``quantization`` are
     music21 quarterLengthDivisors (4, 3 = sixteenths and eighth-triplets). Drum notes are left out.
+    InputError beyond ``LIMITS.max_quantize_notes`` / ``max_quantize_seconds`` (music21 slows down fast).
     """
     if tempo_bpm <= 0 or not quantization or any(d <= 0 for d in quantization):
         raise ValueError(f"bad tempo {tempo_bpm} or quantization {quantization}")
+    end_ms = max((n.offset for n in notes), default=0)
+    check_quantize(MidiMeasure(len(notes), end_ms, end_ms / 1000, 1000), "<notes>")  # music21 is slow beyond
     pitched = [n for n in notes if not n.is_drum]
     if len(pitched) < len(notes):
         log.info("midi_to_musicxml: %d drum notes left out", len(notes) - len(pitched))

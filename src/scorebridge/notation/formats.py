@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scorebridge.errors import InputError
-from scorebridge.scorefile import check_kern_spines, decode_score_bytes, read_mxl_rootfile
+from scorebridge.limits import LIMITS, check_file_size, check_music21_input
+from scorebridge.scorefile import check_kern_spines, parse_score_xml, read_mxl_rootfile
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def load_musicxml(path: str | os.PathLike[str]) -> ET.ElementTree:
     if suffix == ".mxl":
         root = _parse_xml_bytes(path, read_mxl_rootfile(path))
     elif suffix in MUSICXML_SUFFIXES:
+        check_file_size(path, LIMITS.max_score_bytes, "the score")
         root = _parse_xml_bytes(path, path.read_bytes())
     elif suffix in MUSIC21_FORMATS:
         return ET.ElementTree(_via_music21(path, MUSIC21_FORMATS[suffix]))
@@ -65,19 +67,14 @@ def load_musicxml(path: str | os.PathLike[str]) -> ET.ElementTree:
 
 
 def _parse_xml_bytes(path: Path, data: bytes) -> ET.Element:
-    text = decode_score_bytes(data)
-    # The declaration may still claim UTF-16 after we decoded the text; expat refuses that for str input.
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
-    try:
-        return ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise InputError(path, f"not valid XML ({exc})") from exc
+    return parse_score_xml(path, data)
 
 
 def _via_music21(path: Path, fmt: str) -> ET.Element:
     import music21  # slow import, only for non-MusicXML input
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
+    check_music21_input(path)  # before music21: its readers are slow on long files
     if fmt == "humdrum":
         check_kern_spines(path)
     try:

@@ -6,9 +6,11 @@ one page at a time at ``dpi`` (``iter_pages`` holds one page in memory at a time
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, ImageSequence
 
 from scorebridge.errors import InputError, MissingToolError
+from scorebridge.limits import LIMITS, check_page
 from scorebridge.render.normalize import to_grayscale
 
 log = logging.getLogger(__name__)
@@ -25,7 +28,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 PDF_SUFFIX = ".pdf"
 PAGE_SUFFIXES = (*IMAGE_SUFFIXES, PDF_SUFFIX)
 DEFAULT_DPI = 200.0  # a 7-mm staff comes out ~55 px tall: well above the 18-px target, cheap to analyse
-MAX_PAGE_PIXELS = 80_000_000  # a PDF page rendered larger than this is rendered at a lower dpi instead
+MAX_PAGE_PIXELS = LIMITS.max_page_pixels  # a PDF page rendered larger than this is rendered at a lower dpi instead
 _POINTS_PER_INCH = 72.0
 
 
@@ -59,16 +62,58 @@ def iter_pages(path: str | os.PathLike[str], dpi: float = DEFAULT_DPI) -> Iterat
         yield from _image_pages(path)
 
 
+def check_page_file(path: str | os.PathLike[str]) -> int:
+    """Count the pages of an image or PDF file and check every frame's size from the headers, without decoding
+    (cheap; done before a model loads). Returns the page count; InputError beyond ``scorebridge.limits``."""
+    path = Path(path)
+    if path.suffix.lower() == PDF_SUFFIX:
+        try:
+            import pypdfium2 as pdfium
+        except ImportError as exc:
+            raise MissingToolError("pypdfium2", "pip install pypdfium2") from exc
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            raise InputError(path, f"not a readable PDF ({_one_line(exc)})") from exc
+        try:
+            count = len(pdf)
+        finally:
+            pdf.close()
+        if count > LIMITS.max_pages:
+            raise InputError(path, f"{count} pages is over the limit of {LIMITS.max_pages} pages")
+        return count
+    count = 0
+    try:
+        with _quiet_pillow(path), Image.open(path) as img:
+            for index, frame in enumerate(ImageSequence.Iterator(img)):
+                check_page(path, index, *frame.size)
+                count += 1
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise InputError(path, f"not a readable image ({_one_line(exc)})") from exc
+    return count
+
+
 def load_pages(path: str | os.PathLike[str], dpi: float = DEFAULT_DPI) -> list[Page]:
     """All pages of an image or PDF file (see ``iter_pages``); raises InputError as it does."""
     return list(iter_pages(path, dpi))
 
 
+@contextlib.contextmanager
+def _quiet_pillow(path: Path) -> Iterator[None]:
+    """Pillow warns on stderr about damaged metadata (EXIF): log it instead, so an error stays one line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        log.debug("%s: %s", path, w.message)
+
+
 def _image_pages(path: Path) -> Iterator[Page]:
     try:
-        with Image.open(path) as img:
+        with _quiet_pillow(path), Image.open(path) as img:
             frames = 0
             for frame in ImageSequence.Iterator(img):
+                check_page(path, frames, *frame.size)  # every frame: Pillow's own bomb check sees the first only
                 yield Page(_frame_to_gray(frame), frames, str(path), _image_dpi(frame))
                 frames += 1
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -112,6 +157,8 @@ def _pdf_pages(path: Path, dpi: float) -> Iterator[Page]:
     try:
         if len(pdf) == 0:
             raise InputError(path, "the PDF has no pages")
+        if len(pdf) > LIMITS.max_pages:
+            raise InputError(path, f"{len(pdf)} pages is over the limit of {LIMITS.max_pages} pages")
         for i in range(len(pdf)):
             page = pdf[i]
             try:

@@ -19,8 +19,9 @@ import verovio
 
 from scorebridge.errors import InputError
 from scorebridge.fileio import write_bytes
+from scorebridge.limits import LIMITS, check_file_size
 from scorebridge.render.svglayout import PageLayout, parse_page
-from scorebridge.scorefile import check_kern_spines, decode_score_bytes, read_mxl_rootfile
+from scorebridge.scorefile import check_kern_spines, decode_score_bytes, parse_score_xml, read_mxl_rootfile
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ def engrave(path: str | Path, options: EngraveOptions = EngraveOptions()) -> Eng
         raise InputError(path, f"unsupported score format {path.suffix!r} (use {', '.join(INPUT_FORMATS)})")
     if not path.is_file():
         raise InputError(path, "no such file")
-    text = _read_score_text(path)
+    text = _read_score_text(path, fmt)
     if fmt == "humdrum":
         check_kern_spines(path)  # Verovio aborts the whole process on some malformed kern
     tk = new_toolkit()
@@ -218,15 +219,22 @@ def engrave(path: str | Path, options: EngraveOptions = EngraveOptions()) -> Eng
     return EngravedScore(str(path), fmt, options, pages, timemap, midi, measures, staves, layouts)
 
 
-def _read_score_text(path: Path) -> str:
-    """Read the score as text; .mxl is unzipped here so that UTF-16 files inside it load too."""
+def _read_score_text(path: Path, fmt: str) -> str:
+    """Read the score as text; .mxl is unzipped here so that UTF-16 files inside it load too. MusicXML is
+    parsed strictly first: Verovio reads a truncated file as a shorter score without a word."""
     if path.suffix.lower() == ".mxl":
         data = read_mxl_rootfile(path)
     else:
+        check_file_size(path, LIMITS.max_score_bytes, "the score")
         data = path.read_bytes()
     if not data.strip():
         raise InputError(path, "empty file")
-    return _decode(data, path)
+    text = _decode(data, path)
+    if fmt == "musicxml":
+        parse_score_xml(path, text)
+    elif fmt in ("humdrum", "abc", "mei"):
+        check_file_size(path, LIMITS.max_score_bytes, "the score")
+    return text
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -11,17 +11,16 @@ import math
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import mido
 import numpy as np
 import soundfile as sf
 
 from scorebridge.constants import AUDIO_SAMPLE_RATE
 from scorebridge.errors import InputError, MissingToolError, ScorebridgeError
-from scorebridge.fileio import atomic_path
+from scorebridge.fileio import atomic_path, work_dir
+from scorebridge.limits import LIMITS, Limits, check_render_length, measure_midi_file
 
 log = logging.getLogger(__name__)
 
@@ -63,26 +62,23 @@ def resolve_soundfont(soundfont: str | os.PathLike[str]) -> Path:
     return path
 
 
-def check_midi(midi_path: str | os.PathLike[str]) -> float:
-    """Raise InputError unless the file is a readable MIDI file with at least one sounding note.
+def check_midi(midi_path: str | os.PathLike[str], limits: Limits = LIMITS) -> float:
+    """Raise InputError unless the file is a readable MIDI file with at least one sounding note whose audio is
+    at most ``limits.max_render_seconds`` long (measured before FluidSynth writes any of it).
 
     Returns the MIDI file's length in seconds.
     """
-    try:
-        midi = mido.MidiFile(midi_path)
-    except FileNotFoundError as exc:
-        raise InputError(midi_path, "no such file") from exc
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise InputError(midi_path, f"not a MIDI file ({exc})") from exc
-    if not any(msg.type == "note_on" and msg.velocity > 0 for track in midi.tracks for msg in track):
+    measure = measure_midi_file(midi_path, limits)
+    if measure.notes == 0:
         raise InputError(midi_path, "MIDI file has no notes")
-    return float(midi.length)
+    check_render_length(measure, midi_path, limits)
+    return measure.seconds
 
 
 def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[str] = "fluidr3",
                sample_rate: int = AUDIO_SAMPLE_RATE, options: SynthOptions = SynthOptions()) -> np.ndarray:
     """Render a MIDI file; returns float32 samples, shape (N,) if mono else (N, 2)."""
-    with tempfile.TemporaryDirectory(prefix="scorebridge-synth-") as tmp:
+    with work_dir("synth") as tmp:
         wav = Path(tmp) / "out.wav"
         midi_seconds = _render(midi_path, wav, soundfont, sample_rate, options)
         audio, _ = sf.read(wav, dtype="float32", always_2d=True)
@@ -104,7 +100,7 @@ def synthesize_bytes(midi: bytes, soundfont: str | os.PathLike[str] = "fluidr3",
                      sample_rate: int = AUDIO_SAMPLE_RATE,
                      options: SynthOptions = SynthOptions()) -> np.ndarray:
     """As ``synthesize`` for MIDI held in memory (e.g. ``EngravedScore.midi``)."""
-    with tempfile.TemporaryDirectory(prefix="scorebridge-synth-") as tmp:
+    with work_dir("synth") as tmp:
         path = Path(tmp) / "in.mid"
         path.write_bytes(midi)
         return synthesize(path, soundfont, sample_rate, options)
@@ -137,7 +133,8 @@ def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.Pa
         "-F", str(wav), str(sf2), str(midi_path),
     ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=options.timeout_s, check=False)
+        proc = subprocess.run(cmd, capture_output=True, timeout=options.timeout_s, check=False,
+                              preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired as exc:
         raise ScorebridgeError(f"fluidsynth took longer than {options.timeout_s:g} s on {midi_path}") from exc
     if proc.returncode != 0 or not wav.is_file():
@@ -145,6 +142,18 @@ def _render(midi_path: str | os.PathLike[str], wav: Path, soundfont: str | os.Pa
         raise ScorebridgeError(f"fluidsynth failed on {midi_path}: {stderr}")
     log.debug("synthesized %s with %s", midi_path, sf2.name)
     return midi_seconds
+
+
+def _die_with_parent() -> None:
+    """In the fluidsynth child, before exec: Linux kills it when the process that started it dies (a killed
+    build worker would otherwise leave it writing its WAV)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _channels(audio: np.ndarray, mono: bool) -> np.ndarray:

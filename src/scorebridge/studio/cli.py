@@ -16,7 +16,7 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
                        "and synthesizing use the shipped weights (or --weights). The HTTP API's schema is at "
                        "/openapi.json.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1..65535 (default 8000)")
     p.add_argument("--weights", default=None, metavar="MODEL",
                    help="model folder (a training checkpoint; default: the shipped weights)")
     p.add_argument("--no-model", action="store_true", help="score routes only: load no translation model")
@@ -80,3 +80,14 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port (uvicorn fails with a traceback on 70000)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be in 1..65535, not {port}")
+    return port

@@ -21,7 +21,7 @@ from scorebridge.checkpoint import config_to_dict
 from scorebridge.constants import IMAGE_PATCH_PX
 from scorebridge.deadline import Deadline
 from scorebridge.errors import InputError
-from scorebridge.fileio import atomic_dir
+from scorebridge.fileio import replace_dir
 
 from .config import IMAGE_PRESETS
 from .losses import ImageLosses, image_codec_losses
@@ -168,7 +168,7 @@ def _save(out_dir: Path, config: ImageTrainConfig, model: ImageCodec, opt: torch
              "optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state(), "data_rng": gen.get_state()}
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
-    with atomic_dir(out_dir) as tmp:  # checkpoint and state replace the old ones together
+    with replace_dir(out_dir) as tmp:  # checkpoint and state replace the old ones together
         save_image_codec(model, tmp)
         torch.save(state, tmp / STATE_NAME)
     log.info("saved step %d to %s", step, out_dir)
