@@ -1,0 +1,129 @@
+"""Rules that end a decoded row before the step limit, and why each row ended.
+
+An undertrained translator decoded greedily rarely emits EOS: it repeats a token or a short cycle until the
+step limit (the first shipped model wrote ``rest eighth`` 490 times for every system). Three rules end such rows
+without touching rows that end by themselves, and each row records why it ended (``END_REASONS``):
+
+- ``eos``: the model chose the target's EOS (``DecodingOptions.eos_bias`` can make that likelier).
+- ``loop``: the last ``repeats * p`` slot-0 ids are one cycle of period ``p`` (1..``max_period``) repeated
+  ``repeats`` times (``ends_in_loop``). Only for LMX and MIDI targets: image and audio codes repeat
+  legitimately (blank columns, silence). The row keeps every step it generated, the repeats included, so
+  scores count them as the errors they are.
+- ``source_length``: the row reached its length bound from the source (``SOURCE_BOUNDS``): target steps <=
+  ``per_unit * units + offset`` with the source's ``units`` in x positions (``source_units``).
+- ``max_steps``: it reached ``DecodingOptions.max_steps`` or the target's length limit.
+
+The thresholds are measured on the data engine's samples by ``bench/measure_decoding_bounds.py``; the figures
+are in the comments beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from scorebridge.modality import Modality
+from scorebridge.tokens.layout import Steps
+from scorebridge.tokens.vocabulary import Vocabulary
+
+END_REASONS = ("eos", "loop", "source_length", "max_steps")
+# targets whose repeats are never legitimate past the measured threshold (loop detection applies to them)
+LOOP_TARGETS = frozenset({Modality.NOTATION, Modality.MIDI})
+# MEASURED: placeholder until the measurement below is in
+DEFAULT_LOOP_REPEATS = 16
+DEFAULT_LOOP_MAX_PERIOD = 8
+
+
+# ---------------------------------------------------------------- loops
+def ends_in_loop(first: Tensor, repeats: int, max_period: int) -> Tensor:
+    """BoolTensor (B,): whether the ids ``first`` (B, t) end with ``repeats`` copies of one cycle of period
+    1..``max_period``, i.e. ``first[:, -k] == first[:, -k - p]`` for k = 1 .. (repeats - 1) * p."""
+    if repeats < 2 or max_period < 1:
+        raise ValueError(f"need repeats >= 2 and max_period >= 1, got {repeats}, {max_period}")
+    b, t = first.shape
+    found = torch.zeros(b, dtype=torch.bool, device=first.device)
+    for p in range(1, max_period + 1):
+        span = repeats * p
+        if span > t:
+            break
+        tail = first[:, t - span:]
+        found |= (tail[:, p:] == tail[:, :-p]).all(dim=1)
+    return found
+
+
+def longest_cycles(ids: np.ndarray, max_period: int) -> np.ndarray:
+    """(max_period,) int: for each period p, the longest stretch of ``ids`` (T,) with period p (each id equal to
+    the one p before it), in ids; p itself when nothing repeats (one copy), len(ids) for shorter sequences."""
+    ids = np.asarray(ids)
+    out = np.zeros(max_period, np.int64)
+    for p in range(1, max_period + 1):
+        if len(ids) <= p:
+            out[p - 1] = len(ids)
+            continue
+        same = np.r_[False, ids[p:] == ids[:-p], False]
+        edges = np.flatnonzero(np.diff(same.astype(np.int8)))
+        runs = edges[1::2] - edges[::2]
+        out[p - 1] = (runs.max() if len(runs) else 0) + p
+    return out
+
+
+# ---------------------------------------------------------------- length from the source
+@dataclass(frozen=True)
+class LengthBound:
+    """At most ``per_unit * units + offset`` generated target steps (EOS step included) for a source of
+    ``units`` x positions."""
+
+    per_unit: float
+    offset: int
+
+    def steps(self, units: float) -> int:
+        return int(np.ceil(self.per_unit * units + self.offset))
+
+
+# the lowest line above every train sample, widened by this factor (a and b) so that unseen layouts and
+# densities fit too
+BOUND_MARGIN = 1.25
+SOURCE_BOUNDS: dict[tuple[Modality, Modality], LengthBound] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class SourceLength:
+    """The sources of a decoding batch: their ``modality`` and ``units`` (B,), each one's length in x positions
+    (``source_units``)."""
+
+    modality: Modality
+    units: Tensor
+
+    @classmethod
+    def of(cls, modality: Modality, tokens: Tensor, y: Tensor, pad: Tensor, vocab: Vocabulary) -> SourceLength:
+        return cls(Modality(modality), source_units(tokens, y, pad, vocab))
+
+
+def source_units(tokens: Tensor, y: Tensor, pad: Tensor, vocab: Vocabulary) -> Tensor:
+    """LongTensor (B,): each source's length in x positions: content steps (not PAD, not a marker) at y = 0.
+    That is the columns of an image source (summed over its systems), the frames of an audio source and the
+    tokens of an LMX or MIDI source. ``tokens`` (B, S, n_slots), ``y`` and ``pad`` (B, S)."""
+    content = (tokens[..., 0] >= vocab.specials.stop) & (y == 0) & ~pad
+    return content.sum(dim=1)
+
+
+def source_units_of(steps: Steps, vocab: Vocabulary) -> int:
+    """``source_units`` of one source sequence (source layout, no batch)."""
+    first = np.asarray(steps.tokens)[:, 0]
+    return int(((first >= vocab.specials.stop) & (np.asarray(steps.y) == 0)).sum())
+
+
+def row_step_limits(source: Modality, target: Modality, units: Tensor | Sequence[int],
+                    max_steps: int) -> Tensor | None:
+    """LongTensor (B,) of each row's step bound (at most ``max_steps``) for sources of ``units`` x positions,
+    or None when the direction has no bound."""
+    bound = SOURCE_BOUNDS.get((Modality(source), Modality(target)))
+    if bound is None:
+        return None
+    units = torch.as_tensor(units, dtype=torch.float64)
+    limits = torch.ceil(units * bound.per_unit + bound.offset).long()
+    return limits.clamp(1, max_steps)
