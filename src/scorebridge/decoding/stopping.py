@@ -19,7 +19,7 @@ are in the comments beside them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +36,15 @@ LOOP_TARGETS = frozenset({Modality.NOTATION, Modality.MIDI})
 # MEASURED: placeholder until the measurement below is in
 DEFAULT_LOOP_REPEATS = 16
 DEFAULT_LOOP_MAX_PERIOD = 8
+
+
+def end_counts(ends: Iterable[str | None]) -> dict[str, int]:
+    """How many decodings ended for each reason (every one of END_REASONS listed, in order; None skipped)."""
+    counts = dict.fromkeys(END_REASONS, 0)
+    for end in ends:
+        if end is not None:
+            counts[end] += 1
+    return counts
 
 
 # ---------------------------------------------------------------- loops
