@@ -7,10 +7,10 @@
    placement; audio: frames of the slowest codec preset, small24k at 46.875 frames/s; LMX, MIDI: tokens),
    per sample. The line ``steps = a * units + b`` printed is the lowest one (least total area, a linear
    programme) above every sample of ``--split``; ``--check`` splits report how many of their samples it covers
-   once the margin (``stopping.BOUND_MARGIN``) is applied.
-2. Loops: for LMX and MIDI token sequences, the longest exact cycle of each period 1..8: the longest run of
-   tokens where token[i] == token[i - p], plus p, in tokens and in copies of the cycle. Loop detection must
-   fire only above the longest legitimate run.
+   with the bounds shipped in ``stopping.SOURCE_BOUNDS`` (the envelope times ``stopping.BOUND_MARGIN``).
+2. Loops: for the LMX and MIDI token sequences of every split read, the longest exact cycle of each period
+   1..8: the longest run of tokens where token[i] == token[i - p], plus p, in tokens and in copies of the
+   cycle. Loop detection must fire only above the longest legitimate run.
 
 Prints markdown tables. Reads samples only (no codec, no model), so it runs in a minute on 2 cores.
 """
@@ -108,8 +108,8 @@ def main() -> None:
         print(f"| {src} → {tgt} | {len(u)} | {np.median(u):.0f} | {np.median(t):.0f}, {t.max():.0f} | "
               f"{(t / u).max():.2f} | {a:.3f} | {b:.1f} | {ship} |")
 
-    for split in [s for s in args.check.split(",") if s]:
-        held = read(args.data, split)
+    held_out = {split: read(args.data, split) for split in args.check.split(",") if split}
+    for split, held in held_out.items():
         if not held:
             continue
         print(f"\ncoverage of the shipped bounds (margin {BOUND_MARGIN}) on {len(held)} {split} samples:")
@@ -120,11 +120,13 @@ def main() -> None:
             ok = sum(steps <= bound.steps(units) for units, steps in pts)
             print(f"- {src} → {tgt}: {ok}/{len(pts)} within")
 
+    every = samples + [s for held in held_out.values() for s in held]
+    print(f"\nlongest exact cycles in the {len(every)} samples of {args.split} and {args.check}:")
     print("\n| tokens | sequences | " + " | ".join(f"p={p}" for p in range(1, MAX_PERIOD + 1)) + " |")
     print("|---|---:|" + "---:|" * MAX_PERIOD)
-    lmx = [list(s.lmx) for s in samples if s.lmx]
+    lmx = [list(s.lmx) for s in every if s.lmx]
     midi = []
-    for s in samples:
+    for s in every:
         n = lengths(s, tokenizer)
         if MIDI in n:
             ticks = -(-(s.end_ms - s.start_ms) // 10)

@@ -33,7 +33,12 @@ from scorebridge.tokens.vocabulary import Vocabulary
 END_REASONS = ("eos", "loop", "source_length", "max_steps")
 # targets whose repeats are never legitimate past the measured threshold (loop detection applies to them)
 LOOP_TARGETS = frozenset({Modality.NOTATION, Modality.MIDI})
-# MEASURED: placeholder until the measurement below is in
+# Measured by bench/measure_decoding_bounds.py (longest exact cycle of each period, all splits): in the LMX of
+# 2,032 systems (Lieder: 90 scores and Erlkoenig D.328 and Gretchen D.118, whose accompaniments repeat one
+# figure for whole pages; kern: 30 Beethoven sonata movements) no cycle of period 1..8 runs past 10.5 copies
+# (period 2, ``backup maxima`` in a kern system; ``B4 16th`` x 6 in Lieder), and the rest past 5.25;
+# in the MIDI tokens of their windows none runs past 2 copies (times are absolute within a window). 16 copies
+# leave a margin of 1.5x over the worst and still end a `rest eighth` loop after 32 tokens instead of 999.
 DEFAULT_LOOP_REPEATS = 16
 DEFAULT_LOOP_MAX_PERIOD = 8
 
