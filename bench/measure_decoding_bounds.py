@@ -104,9 +104,9 @@ def main() -> None:
         u, t = np.array(pts, float).T
         a, b = envelope(u, t)
         shipped = SOURCE_BOUNDS.get((src, tgt))
-        ship = (f"{shipped.per_unit:g} | {shipped.offset}" if shipped else "- | -")
+        ship = (f"{shipped.per_unit:.4f} | {shipped.offset}" if shipped else "- | -")
         print(f"| {src} → {tgt} | {len(u)} | {np.median(u):.0f} | {np.median(t):.0f}, {t.max():.0f} | "
-              f"{(t / u).max():.2f} | {a:.3f} | {b:.1f} | {ship} |")
+              f"{(t / u).max():.2f} | {a:.4f} | {b:.2f} | {ship} |")
 
     held_out = {split: read(args.data, split) for split in args.check.split(",") if split}
     for split, held in held_out.items():

