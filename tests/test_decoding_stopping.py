@@ -173,3 +173,20 @@ def test_generate_reports_ends_and_the_options_are_validated():
             DecodingOptions(**bad)
     assert end_counts(["loop", "eos", None, "loop"]) == {"eos": 1, "loop": 2, "source_length": 0, "max_steps": 0}
     assert tuple(end_counts([])) == END_REASONS
+
+
+def test_cli_flags_set_the_stop_options():
+    import argparse
+
+    from scorebridge.cli_model import add_decoding_options, decoding_options
+    from scorebridge.errors import ScorebridgeError
+
+    parser = argparse.ArgumentParser()
+    add_decoding_options(parser)
+    options = decoding_options(parser.parse_args(["--eos-bias", "2.5", "--loop-repeats", "0", "--loop-max-period",
+                                                  "4", "--no-source-bound"]))
+    assert (options.eos_bias, options.loop_repeats, options.loop_max_period, options.source_bound) == (2.5, 0, 4,
+                                                                                                        False)
+    assert decoding_options(parser.parse_args([])) == DecodingOptions()
+    with pytest.raises(ScorebridgeError, match="loop_repeats"):
+        decoding_options(parser.parse_args(["--loop-repeats", "1"]))
