@@ -137,6 +137,20 @@ def test_source_units_count_image_columns_and_sequence_steps():
     assert source_units(tokens, torch.zeros(2, 10, dtype=torch.long), pad, VOCAB).tolist() == [10, 6]
 
 
+def test_source_units_count_sources_read_as_features():
+    from scorebridge.tokens.features import FeatureSpec
+    from scorebridge.tokens.layout import encode_features
+
+    spec = FeatureSpec(image="pixels", audio="mel")
+    patches = np.zeros((3, 7, spec.image_dim), np.float32)  # PAD tokens, SEP between the systems
+    image = encode_features(IMAGE, [patches, patches[:, :2]], VOCAB, spec)
+    mel = encode_features(AUDIO, np.zeros((40, spec.mel_bins), np.float32), VOCAB, spec)
+    assert source_units_of(image, VOCAB) == 9 and source_units_of(mel, VOCAB) == 40
+    y = torch.as_tensor(image.y)[None]
+    assert source_units(torch.as_tensor(image.tokens)[None], y, torch.zeros_like(y, dtype=torch.bool),
+                        VOCAB).tolist() == [9]
+
+
 def test_eos_bias_makes_a_tiny_model_stop_earlier(model):
     memory, pad = _memory(model, MIDI)
 

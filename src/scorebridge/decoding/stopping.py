@@ -103,7 +103,8 @@ class LengthBound:
 # measured by bench/measure_decoding_bounds.py on 2,855 train samples: Lieder (90 scores + 2 songs), kern
 # (30 Beethoven sonata movements), ASAP (14 performances; their 10 s windows hold up to 1,480 MIDI tokens).
 # Units: image columns of 16 px, audio frames of the slowest codec preset (small24k, 46.875 frames/s, so a
-# faster codec's frames give a looser bound), LMX and MIDI tokens. Only notation and MIDI targets: an image
+# faster codec's frames, and the 50 mel frames/s of a model reading features, give a looser bound), LMX and
+# MIDI tokens. Only notation and MIDI targets: an image
 # must end on a column boundary (the grammar's own budget), and an audio target's frames depend on its codec.
 # LMX density varies tenfold between systems of one width (median 7.5, up to 26.9 tokens per column), so the
 # bounds are loose: they end the long tail of short sources, while loops are ended by the loop rule.
@@ -137,18 +138,24 @@ class SourceLength:
         return cls(Modality(modality), source_units(tokens, y, pad, vocab))
 
 
+def _content(first: Tensor | np.ndarray, vocab: Vocabulary) -> Tensor | np.ndarray:
+    """Steps holding the source itself: a token id, or PAD where the source enters as features (pixel patches,
+    mel frames: ``tokens.features``); not a marker (SEP or another special id)."""
+    return (first >= vocab.specials.stop) | (first == vocab.pad)
+
+
 def source_units(tokens: Tensor, y: Tensor, pad: Tensor, vocab: Vocabulary) -> Tensor:
-    """LongTensor (B,): each source's length in x positions: content steps (not PAD, not a marker) at y = 0.
-    That is the columns of an image source (summed over its systems), the frames of an audio source and the
-    tokens of an LMX or MIDI source. ``tokens`` (B, S, n_slots), ``y`` and ``pad`` (B, S)."""
-    content = (tokens[..., 0] >= vocab.specials.stop) & (y == 0) & ~pad
-    return content.sum(dim=1)
+    """LongTensor (B,): each source's length in x positions: steps at y = 0 that are neither padding nor a
+    marker. That is the columns of an image source (summed over its systems), the frames of an audio source
+    (codec frames, or mel frames for a model that reads features) and the tokens of an LMX or MIDI source.
+    ``tokens`` (B, S, n_slots), ``y`` and ``pad`` (B, S)."""
+    return (_content(tokens[..., 0], vocab) & (y == 0) & ~pad).sum(dim=1)
 
 
 def source_units_of(steps: Steps, vocab: Vocabulary) -> int:
     """``source_units`` of one source sequence (source layout, no batch)."""
     first = np.asarray(steps.tokens)[:, 0]
-    return int(((first >= vocab.specials.stop) & (np.asarray(steps.y) == 0)).sum())
+    return int((_content(first, vocab) & (np.asarray(steps.y) == 0)).sum())
 
 
 def row_step_limits(source: Modality, target: Modality, units: Tensor | Sequence[int],
