@@ -121,7 +121,7 @@ def test_omr_report_counts_evaluated_and_skipped_samples(dataset: Path, model_di
 def test_limit_spreads_over_the_selection(dataset: Path, model_dir: Path) -> None:
     report = evaluate("omr", [dataset], model_dir, options=FAST, progress=False, limit=2)
     assert report.limit == 2 and report.data[0].selected == 2 and report.samples + len(report.skipped) == 2
-    assert not report.notes
+    assert len(report.notes) == 1 and report.notes[0].startswith("decoding: ended with EOS ")  # only the end counts
 
 
 def test_a_model_in_memory_that_takes_nothing_says_so(dataset: Path, model_dir: Path) -> None:
@@ -152,6 +152,21 @@ def test_transcription_scores_whole_pieces_and_skips_a_piece_with_a_too_long_win
     assert isinstance(scores.onset, NoteScore) and scores.onset == piece.onset
     assert 0.0 <= scores.onset.f1 <= 1.0 and 0.0 <= scores.onset_offset.f1 <= 1.0
     assert report.data[0].available == 4 and report.data[0].selected == 4
+    assert sum(scores.ends.values()) == 3 and scores.ends == piece.ends  # one end reason per window
+    assert any(n.startswith("windows: ended with EOS") for n in report.notes)
+
+
+def test_why_decoding_ended_reaches_the_report(dataset: Path, model_dir: Path, tmp_path: Path) -> None:
+    ends = evaluate("omr", [dataset], model_dir, options=replace(FAST, eos_bias=1e4), progress=False).scores.ends
+    assert ends == {"eos": 2, "loop": 0, "source_length": 0, "max_steps": 0}
+    never = replace(FAST, eos_bias=-1e4, loop_repeats=0)
+    report = evaluate("omr", [dataset], model_dir, options=never, progress=False)
+    assert report.scores.ends["max_steps"] == 2 and [s.end for s in report.scores.samples] == ["max_steps"] * 2
+    assert "decoding: ended with EOS 0/2; cut as loop 0/2; at the source-length bound 0/2; at the step limit 2/2" \
+        in report.notes
+    assert all(s.predicted_tokens == 6 for s in report.scores.samples)  # scored as produced, all 6 steps
+    data = json.loads(report.save(tmp_path / "ends.json").read_text())
+    assert data["scores"]["ends"]["max_steps"] == 2 and data["decoding"]["options"]["eos_bias"] == -1e4
 
 
 class FixedJudge:
@@ -178,6 +193,8 @@ def test_lmx_image_reads_the_generated_image_back(dataset: Path, model_dir: Path
     assert report.samples == 3 and report.scores.truth_tokens == 3 * len(LMX)
     assert "readback" in report.decoding and report.decoding["readback"]["method"] == "greedy"
     assert report.scores.unreadable <= 3
+    assert sum(report.scores.ends.values()) == 3  # the generated images (loops are not looked for in images)
+    assert report.scores.ends["loop"] == 0 and any(n.startswith("image generation: ") for n in report.notes)
 
 
 def test_bad_requests_fail_clearly(dataset: Path, model_dir: Path, tmp_path: Path) -> None:

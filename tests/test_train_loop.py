@@ -49,6 +49,7 @@ def test_tiny_model_overfits_every_task(tmp_path, baked):
         assert r["accuracy"] > 0.97, name
     assert results["toy:image->notation"]["ser"] < 0.1
     assert results["toy:audio->midi"]["onset_f1"] > 0.9
+    assert results["toy:image->notation"]["end_eos"] == results["toy:audio->midi"]["end_eos"] == 2  # it stops
 
 
 def test_resume_continues_the_same_loss_curve(tmp_path, baked):
@@ -82,6 +83,8 @@ def test_a_run_folder_is_not_overwritten_and_resume_needs_a_run(tmp_path, baked)
     assert [r["step"] for r in validation] == [2] and validation[0]["decoding"]["method"] == "greedy"
     metrics = validation[0]["validation"]
     assert "ser" in metrics["toy:image->notation"] and "onset_f1" in metrics["toy:audio->midi"]
+    ends = [metrics["toy:image->notation"][f"end_{k}"] for k in ("eos", "loop", "source_length", "max_steps")]
+    assert sum(ends) == 1  # why the one decoded example stopped
     assert 0 <= metrics["toy:midi->audio"]["accuracy"] <= 1
     with pytest.raises(InputError, match="already holds a training run"):
         train(read_recipe(recipe), tmp_path / "run", progress=False)

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ import torch
 
 from scorebridge.checkpoint import config_from_dict
 from scorebridge.decoding.search import DecodingOptions, TargetGeneration, generate_target_with_attention
+from scorebridge.decoding.stopping import SourceLength, source_units_of
 from scorebridge.errors import InputError
 from scorebridge.inference.codecs import CODEC_MODALITIES, CodecLookup
 from scorebridge.inference.longform import (
@@ -139,8 +141,8 @@ class ScoreBridgeModel:
         else:
             steps = read_source(source, src, self.vocab, self.limits, src_codec)
         self._check_positions(steps, source_name(source, src))
-        generated = self.generate(steps, target, options)
-        return build_result(generated, self.vocab, tgt_codec)
+        generated = self.generate_window(steps, target, options)
+        return dataclasses.replace(build_result(generated.steps, self.vocab, tgt_codec), end=generated.end)
 
     def translate_long(self, source: Any, to: Modality | str, *, source_modality: Modality | str | None = None,
                        options: DecodingOptions = DEFAULT_OPTIONS, longform: LongformOptions = DEFAULT_LONGFORM,
@@ -209,10 +211,11 @@ class ScoreBridgeModel:
         of ``attention_layers`` averaged, one row per output step (``decoding.search.TargetGeneration``)."""
         target = Modality(target)
         memory, src_pad = self._memory(steps, target)
+        source = SourceLength(steps.modality, torch.tensor([source_units_of(steps, self.vocab)]))
         out = generate_target_with_attention(self.translator, memory, src_pad, target, self.vocab, options,
-                                             self.limits, prefix, attention_layers)[0]
+                                             self.limits, prefix, attention_layers, source=source)[0]
         # strip_sos_eos is a no-op on stripped steps; kept as the layout's contract
-        return TargetGeneration(strip_sos_eos(out.steps, self.vocab), out.attention)
+        return TargetGeneration(strip_sos_eos(out.steps, self.vocab), out.attention, out.end)
 
     def _check_positions(self, steps: Steps, name: str) -> None:
         # the layout limits may exceed the model's position tables (a small preset); say so instead of failing

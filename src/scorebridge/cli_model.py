@@ -19,6 +19,13 @@ def add_decoding_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--top-p", type=float, default=None)
     g.add_argument("--seed", type=int, default=None, help="seed of top_p/sample decoding (its own generator)")
     g.add_argument("--max-steps", type=int, default=None, help="longest output per window, in steps")
+    g.add_argument("--eos-bias", type=float, default=None,
+                   help="added to the end token's logit (default 0; > 0 ends outputs sooner)")
+    g.add_argument("--loop-repeats", type=int, default=None,
+                   help="end an LMX/MIDI output that repeats one cycle this many times (0: off)")
+    g.add_argument("--loop-max-period", type=int, default=None, help="longest cycle --loop-repeats looks for")
+    g.add_argument("--no-source-bound", dest="source_bound", action="store_false", default=None,
+                   help="no per-direction length bound from the source's length")
 
 
 def decoding_options(args: argparse.Namespace, base=None):
@@ -27,9 +34,9 @@ def decoding_options(args: argparse.Namespace, base=None):
 
     from scorebridge.decoding.search import DecodingOptions
 
-    changes = {k: v for k, v in (("method", args.method), ("temperature", args.temperature),
-                                 ("top_p", args.top_p), ("seed", args.seed), ("max_steps", args.max_steps))
-               if v is not None}
+    names = ("method", "temperature", "top_p", "seed", "max_steps", "eos_bias", "loop_repeats", "loop_max_period",
+             "source_bound")
+    changes = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     try:
         return dataclasses.replace(base or DecodingOptions(), **changes)
     except ValueError as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,6 +33,15 @@ from scorebridge.tokens.layout import DEFAULT_LIMITS, LengthLimits, Steps, strip
 from scorebridge.tokens.vocabulary import Vocabulary
 
 from .grammar import TargetGrammar
+from .stopping import (
+    DEFAULT_LOOP_MAX_PERIOD,
+    DEFAULT_LOOP_REPEATS,
+    END_REASONS,
+    LOOP_TARGETS,
+    SourceLength,
+    ends_in_loop,
+    row_step_limits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +64,15 @@ class StepRules(Protocol):
 @dataclass(frozen=True)
 class DecodingOptions:
     """How to search. `temperature` and `seed` matter for top_p and sample; `top_p` for top_p only;
-    `max_steps` counts generated steps (the EOS step included, the SOS step not)."""
+    `max_steps` counts generated steps (the EOS step included, the SOS step not).
+
+    Stop rules (``decoding.stopping``; each row records which one ended it): `eos_bias` is added to the
+    logit of the target's EOS before choosing (0: the model as trained; > 0 ends rows sooner). `loop_repeats`
+    ends an LMX or MIDI row once its last slot-0 ids are one cycle of period 1..`loop_max_period` repeated that
+    many times (0: off; never applied to image or audio targets). `source_bound` caps each row's steps by the
+    direction's measured bound from the source's length (``stopping.SOURCE_BOUNDS``), where one is known and
+    the caller gives the source's length. The defaults end the looping rows of an undertrained model within a
+    few dozen steps and leave every measured legitimate repetition of real music alone."""
 
     method: str = "greedy"
     temperature: float = 1.0
@@ -62,6 +80,10 @@ class DecodingOptions:
     seed: int = 0
     max_steps: int = 1000
     use_cache: bool = True
+    eos_bias: float = 0.0
+    loop_repeats: int = DEFAULT_LOOP_REPEATS
+    loop_max_period: int = DEFAULT_LOOP_MAX_PERIOD
+    source_bound: bool = True
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -74,6 +96,12 @@ class DecodingOptions:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+        if not math.isfinite(self.eos_bias):
+            raise ValueError(f"eos_bias must be a finite number, got {self.eos_bias}")
+        if self.loop_repeats != 0 and self.loop_repeats < 2:
+            raise ValueError(f"loop_repeats must be 0 (off) or >= 2, got {self.loop_repeats}")
+        if self.loop_max_period < 1:
+            raise ValueError(f"loop_max_period must be >= 1, got {self.loop_max_period}")
 
 
 def step_positions(tokens: Tensor) -> tuple[Tensor, Tensor]:
@@ -130,10 +158,14 @@ class Generation:
     """What `generate_with_attention` returns: ``tokens`` (B, T, n_slots) as `generate` returns them (the
     forced prefix first), and for each requested decoder layer its cross-attention weights (B, T, S), averaged
     over heads: row i holds the weights the decoder used while choosing output step i (for a prefix step, while
-    it would have chosen it). Rows after a sequence's EOS step are meaningless."""
+    it would have chosen it). Rows after a sequence's end are meaningless. ``ends``: why each sequence ended
+    (one of ``stopping.END_REASONS``); ``lengths``: its steps up to its end (the EOS step included), the
+    steps after that are PAD."""
 
     tokens: Tensor
     cross_attention: dict[int, Tensor]
+    ends: tuple[str, ...] = ()
+    lengths: tuple[int, ...] = ()
 
 
 def _check_prefix(prefix: Tensor, b: int, n_slots: int, eos_id: int, max_steps: int) -> Tensor:
@@ -168,7 +200,7 @@ def _check_prefix_step(step: Tensor, seq: Tensor, p: int, masks: Tensor | None, 
 def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: Tensor | int, sos_step: Tensor,
              eos_id: int, slot_masks: Tensor | None, options: DecodingOptions,
              positions: PositionFn | None = None, rules: StepRules | None = None,
-             prefix: Tensor | None = None) -> Tensor:
+             prefix: Tensor | None = None, row_limits: Tensor | None = None) -> Tensor:
     """Decode target steps for an encoded source batch (`memory`, `src_pad` from `model.encode`).
 
     `sos_step` (n_slots,) starts every sequence; a sequence ends with the first step whose slot 0 is `eos_id`.
@@ -177,20 +209,24 @@ def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: T
     with `slot_masks` when both are given (at least one is needed). `positions` gives the (x, y) of each new
     step (default: x = step index, y = 0). `prefix` (P, n_slots) or (B, P, n_slots): steps forced after SOS
     before free generation (each must be allowed by the masks and rules, none may be EOS); they count towards
-    `options.max_steps`. Returns (B, T, n_slots) token ids, the prefix then the generated steps up to each
-    sequence's EOS step (written [EOS, PAD, ...]), PAD (0) after it; T <= options.max_steps. The model runs in
-    eval mode (its mode is restored afterwards)."""
+    `options.max_steps`. `row_limits` (B,): each sequence's own step limit (below max_steps it ends there as
+    ``source_length``). ``options.eos_bias`` and ``options.loop_repeats`` apply as given (`generate_target`
+    turns loops off for image and audio targets). Returns (B, T, n_slots) token ids, the prefix then the
+    generated steps up to each sequence's end (an EOS step is written [EOS, PAD, ...]), PAD (0) after it;
+    T <= options.max_steps. The model runs in eval mode (its mode is restored afterwards)."""
     return generate_with_attention(model, memory, src_pad, tgt_modality, sos_step, eos_id, slot_masks, options,
-                                   positions, rules, prefix).tokens
+                                   positions, rules, prefix, row_limits=row_limits).tokens
 
 
 @torch.no_grad()
 def generate_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: Tensor | int,
                             sos_step: Tensor, eos_id: int, slot_masks: Tensor | None, options: DecodingOptions,
                             positions: PositionFn | None = None, rules: StepRules | None = None,
-                            prefix: Tensor | None = None, attention_layers: Sequence[int] = ()) -> Generation:
+                            prefix: Tensor | None = None, attention_layers: Sequence[int] = (),
+                            row_limits: Tensor | None = None) -> Generation:
     """`generate`, also returning the cross-attention weights of ``attention_layers`` (negative indices count
-    from the top) for every output step, prefix steps included (see `Generation`)."""
+    from the top) for every output step, prefix steps included, and why each sequence ended (see
+    `Generation`)."""
     cfg = model.config
     b, device = memory.shape[0], memory.device
     if slot_masks is None and rules is None:
@@ -224,6 +260,7 @@ def generate_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, 
     x, y = torch.stack(xs, dim=1), torch.stack(ys, dim=1)
     cache = model.new_cache() if options.use_cache else None
     done = torch.zeros(b, dtype=torch.bool, device=device)
+    stop = _StopState.start(b, n_prefix, options, row_limits, device)
     rows: dict[int, list[Tensor]] = {i % len(model.decoder): [] for i in attention_layers}
     fed = 0  # steps of seq already in the cache
     was_training = model.training
@@ -254,13 +291,15 @@ def generate_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, 
                 rule_k = None if ruled is None else ruled[:, max(k - 1, 0)]
                 allowed = _slot_allowed(k, masks, rule_k, done, pad_only)
                 logits = model.sub(state, codes, last_only=True)[:, 0]
+                if k == 0 and options.eos_bias:
+                    logits[:, eos_id] += options.eos_bias
                 codes = torch.cat([codes, choose_tokens(logits, allowed, options, generator)[:, None]], dim=1)
             ended = codes[:, 0] == eos_id
             # the loss never scores PAD, so slots after EOS are untrained: the EOS step is [EOS, PAD, ...]
             codes[:, 1:] = codes[:, 1:].masked_fill(ended[:, None], 0)
             codes = codes.masked_fill(done[:, None], 0)
             seq = torch.cat([seq, codes[:, None]], dim=1)
-            done = done | ended
+            done = stop.update(seq, done, ended)
             if bool(done.all()):
                 break
             nx, ny = positions(seq)
@@ -268,22 +307,72 @@ def generate_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, 
     finally:
         model.train(was_training)
     attention = {layer: torch.cat(parts, dim=1) for layer, parts in rows.items() if parts}
-    return Generation(seq[:, 1:], attention)
+    ends, lengths = stop.finish(seq.shape[1] - 1)
+    return Generation(seq[:, 1:], attention, ends, lengths)
+
+
+@dataclass
+class _StopState:
+    """Why and where each row of a running search ended: ``why`` (B,) an index into END_REASONS (-1: running),
+    ``length`` (B,) its steps at the end. The stop rules other than EOS live here (see ``decoding.stopping``)."""
+
+    why: Tensor
+    length: Tensor
+    limits: Tensor | None
+    repeats: int
+    max_period: int
+
+    @classmethod
+    def start(cls, b: int, n_prefix: int, options: DecodingOptions, row_limits: Tensor | None,
+              device: torch.device) -> _StopState:
+        limits = None
+        if row_limits is not None:
+            if tuple(row_limits.shape) != (b,):
+                raise ValueError(f"row_limits must be ({b},), got {tuple(row_limits.shape)}")
+            # a bound never cuts into the forced prefix: at least one step is generated after it
+            limits = row_limits.to(device=device, dtype=torch.long).clamp_min(n_prefix + 1)
+            # a bound at or above the step limit never binds: such rows end as max_steps
+            limits = limits.masked_fill(limits >= options.max_steps, options.max_steps + 1)
+        return cls(torch.full((b,), -1, dtype=torch.long, device=device), torch.zeros(b, dtype=torch.long,
+                   device=device), limits, options.loop_repeats, options.loop_max_period)
+
+    def update(self, seq: Tensor, done: Tensor, ended: Tensor) -> Tensor:
+        """Record the rows ended by the step just appended to ``seq`` (SOS first); the new ``done``."""
+        steps = seq.shape[1] - 1
+        live = ~done
+        reasons = [ended]
+        reasons.append(ends_in_loop(seq[:, 1:, 0], self.repeats, self.max_period) if self.repeats else
+                       torch.zeros_like(ended))
+        reasons.append(self.limits <= steps if self.limits is not None else torch.zeros_like(ended))
+        for index, hit in zip((0, 1, 2), reasons, strict=True):  # eos, loop, source_length: the first one wins
+            now = live & hit & (self.why < 0)
+            self.why = torch.where(now, index, self.why)
+            self.length = torch.where(now, steps, self.length)
+        return done | (self.why >= 0)
+
+    def finish(self, steps: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Rows still running after ``steps`` steps stopped at the step limit."""
+        running = self.why < 0
+        why = torch.where(running, END_REASONS.index("max_steps"), self.why)
+        length = torch.where(running, steps, self.length)
+        return tuple(END_REASONS[int(i)] for i in why), tuple(int(n) for n in length)
 
 
 @dataclass(frozen=True, eq=False)
 class TargetGeneration:
-    """One row of `generate_target_with_attention`: the target ``steps`` (as `generate_target` returns them)
-    and ``attention`` (len(steps), S) float32, the cross-attention weights of the chosen layers averaged over
-    layers and heads, row i for step i (None when no layers were chosen)."""
+    """One row of `generate_target_with_attention`: the target ``steps`` (as `generate_target` returns them),
+    ``attention`` (len(steps), S) float32, the cross-attention weights of the chosen layers averaged over
+    layers and heads, row i for step i (None when no layers were chosen), and ``end``, why decoding stopped
+    (one of ``stopping.END_REASONS``)."""
 
     steps: Steps
     attention: np.ndarray | None
+    end: str
 
 
 def generate_target(model: Translator, memory: Tensor, src_pad: Tensor, target: Modality, vocab: Vocabulary,
                     options: DecodingOptions, limits: LengthLimits = DEFAULT_LIMITS,
-                    prefix: Steps | None = None) -> list[Steps]:
+                    prefix: Steps | None = None, source: SourceLength | None = None) -> list[Steps]:
     """Decode one target per batch row; returns each row's generated target as layout Steps (SOS and EOS
     stripped, positions from target_positions), ready for tokens.layout.decode(steps, vocab, as_target=True).
 
@@ -292,16 +381,19 @@ def generate_target(model: Translator, memory: Tensor, src_pad: Tensor, target: 
     counts SOS) and, for targets other than images, by the model's ``max_x``. A MIDI target keeps its EOS step
     (the tokenizer's windows end with it); a row that ran out of steps before its EOS is logged. ``prefix``:
     target steps (no SOS) forced at the start of every row, which then begin with them verbatim; they count
-    towards the step limit and must follow the grammar (ValueError otherwise)."""
+    towards the step limit and must follow the grammar (ValueError otherwise). ``source``: the sources'
+    modality and lengths, for the length bound of ``options.source_bound`` (no bound without it). Loop
+    detection (``options.loop_repeats``) applies to LMX and MIDI targets only."""
     return [row.steps for row in generate_target_with_attention(model, memory, src_pad, target, vocab, options,
-                                                                limits, prefix)]
+                                                                limits, prefix, source=source)]
 
 
 def generate_target_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, target: Modality,
                                    vocab: Vocabulary, options: DecodingOptions,
                                    limits: LengthLimits = DEFAULT_LIMITS, prefix: Steps | None = None,
-                                   attention_layers: Sequence[int] = ()) -> list[TargetGeneration]:
-    """`generate_target`, with each row's cross-attention weights of ``attention_layers`` (see
+                                   attention_layers: Sequence[int] = (),
+                                   source: SourceLength | None = None) -> list[TargetGeneration]:
+    """`generate_target`, with each row's cross-attention weights of ``attention_layers`` and why it ended (see
     `TargetGeneration`)."""
     target = Modality(target)
     cfg = model.config
@@ -320,22 +412,33 @@ def generate_target_with_attention(model: Translator, memory: Tensor, src_pad: T
                             device=memory.device)
     sos = torch.full((vocab.n_slots,), vocab.pad, dtype=torch.long)
     sos[0] = vocab.sos(target)
+    run = dataclasses.replace(options, max_steps=n, loop_repeats=options.loop_repeats if target in LOOP_TARGETS
+                              else 0)
+    row_limits = None
+    if options.source_bound and source is not None and target is not Modality.IMAGE:
+        # image targets end on a column boundary, which only the grammar's own budget can promise
+        row_limits = row_step_limits(source.modality, target, source.units, n)
     gen = generate_with_attention(model, memory, src_pad, list(Modality).index(target), sos, vocab.eos(target),
-                                  None, dataclasses.replace(options, max_steps=n), positions=grammar.positions,
-                                  rules=grammar, prefix=forced, attention_layers=attention_layers)
+                                  None, run, positions=grammar.positions, rules=grammar, prefix=forced,
+                                  attention_layers=attention_layers, row_limits=row_limits)
     out = gen.tokens
     rows = torch.cat([sos.to(out.device).expand(out.shape[0], 1, -1), out], dim=1).cpu().numpy()
-    unfinished = [i for i, tokens in enumerate(rows) if not (tokens[:, 0] == vocab.eos(target)).any()]
-    if unfinished:
-        log.warning("%s target rows %s stopped at the %d-step limit before their end token", target, unfinished, n)
+    cut = {why: [i for i, end in enumerate(gen.ends) if end == why] for why in END_REASONS[1:]}
+    if cut["max_steps"]:
+        log.warning("%s target rows %s stopped at the %d-step limit before their end token", target,
+                    cut["max_steps"], n)
+    if cut["loop"] or cut["source_length"]:
+        log.info("%s target rows ended as loops: %s, at their bound from the source: %s", target, cut["loop"],
+                 cut["source_length"])
     mean = None
     if gen.cross_attention:
         mean = torch.stack(list(gen.cross_attention.values())).mean(dim=0).float().cpu().numpy()
     results = []
     for i, tokens in enumerate(rows):
+        tokens = tokens[: 1 + gen.lengths[i]]  # SOS and the row's steps; a row cut early has PAD after them
         x, y = target_positions(tokens[:, 0], target, vocab)
         steps = strip_sos_eos(Steps(np.ascontiguousarray(tokens), x, y, target), vocab)
         # stripping drops SOS (not an output row) and cuts after the content: rows align from the start
         weights = None if mean is None else np.ascontiguousarray(mean[i, : len(steps)])
-        results.append(TargetGeneration(steps, weights))
+        results.append(TargetGeneration(steps, weights, gen.ends[i]))
     return results

@@ -9,7 +9,7 @@ a table quotes; rates are fractions (an SER of 0.0972 is the reference's 9.72 %)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ import numpy as np
 
 from scorebridge.data.schema import Sample
 from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding.stopping import end_counts
 from scorebridge.errors import InputError
 from scorebridge.eval.alignment import aligned_onset_f1
 from scorebridge.eval.codec_metrics import NoteScore, mel_distance, note_f1_with_offsets, onset_f1
@@ -42,9 +43,20 @@ class Judge(Protocol):
     def transcribe(self, audio: np.ndarray, sample_rate: int) -> list[Note]: ...
 
 
+END_WORDS = {"eos": "ended with EOS", "loop": "cut as loop", "source_length": "at the source-length bound",
+             "max_steps": "at the step limit"}
+
+
+def describe_ends(counts: Mapping[str, int], what: str = "decoding") -> str:
+    """One line for a report, e.g. "decoding: ended with EOS 3/20; cut as loop 12/20; ..."."""
+    total = sum(counts.values())
+    return f"{what}: " + "; ".join(f"{END_WORDS.get(k, k)} {n}/{total}" for k, n in counts.items())
+
+
 @dataclass
 class Outcome:
-    """What a runner hands back: the scores, the units scored, those skipped, remarks for the report."""
+    """What a runner hands back: the scores, the units scored, those skipped, remarks for the report (the
+    counts of why decoding ended among them)."""
 
     scores: Any
     evaluated: int
@@ -79,6 +91,7 @@ class SerSample:
     edits: int
     truth_tokens: int
     predicted_tokens: int
+    end: str | None = None  # why decoding the prediction stopped (the generated image's, for read-back tasks)
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,10 @@ class SerScores:
     """Corpus SER (sum of edits / sum of truth tokens), the same without tuplet tokens, edits by kind.
     ``empty_predictions``: samples the model produced no LMX for; ``unreadable``: for image targets, generated
     images that gave no image or could not be read back (both scored as empty predictions);
-    ``over_target_limit``: truths longer than the model's notation limit (scored all the same)."""
+    ``over_target_limit``: truths longer than the model's notation limit (scored all the same). ``ends``: how
+    many translations ended for each reason (``decoding.stopping.END_REASONS``; for audio-image and lmx-image
+    the generated images, ``readback_ends`` their OMR). Predictions are scored as produced: a row cut as a
+    loop keeps its repeats, which count as the errors they are."""
 
     ser: float | None
     ser_no_tuplets: float | None
@@ -99,6 +115,8 @@ class SerScores:
     unreadable: int
     over_target_limit: int
     samples: tuple[SerSample, ...]
+    ends: Mapping[str, int] = field(default_factory=dict)
+    readback_ends: Mapping[str, int] | None = None
 
     def headline(self) -> dict[str, float | None]:
         return {"ser": self.ser, "ser_no_tuplets": self.ser_no_tuplets,
@@ -113,8 +131,9 @@ class SerTally:
         self.empty = self.unreadable = self.over_limit = 0
         self.kinds = empty_breakdown()
         self.rows: list[SerSample] = []
+        self.readback_ends: list[str | None] = []
 
-    def add(self, sample_id: str, truth: Sequence[str], predicted: Sequence[str]) -> None:
+    def add(self, sample_id: str, truth: Sequence[str], predicted: Sequence[str], end: str | None = None) -> None:
         edits = edit_distance(truth, predicted)
         self.edits += edits
         self.truth += len(truth)
@@ -123,15 +142,17 @@ class SerTally:
         self.truth_nt += len(truth_nt)
         self.kinds = self.kinds + classify_errors(truth, predicted)
         self.empty += not predicted
-        self.rows.append(SerSample(sample_id, edits, len(truth), len(predicted)))
+        self.rows.append(SerSample(sample_id, edits, len(truth), len(predicted), end))
 
     def scores(self) -> SerScores:
+        readback = end_counts(self.readback_ends) if self.readback_ends else None
         return SerScores(
             ser=self.edits / self.truth if self.truth else None,
             ser_no_tuplets=self.edits_nt / self.truth_nt if self.truth_nt else None,
             edits=self.edits, truth_tokens=self.truth, edits_no_tuplets=self.edits_nt,
             truth_tokens_no_tuplets=self.truth_nt, error_kinds=self.kinds, empty_predictions=self.empty,
-            unreadable=self.unreadable, over_target_limit=self.over_limit, samples=tuple(self.rows))
+            unreadable=self.unreadable, over_target_limit=self.over_limit, samples=tuple(self.rows),
+            ends=end_counts(r.end for r in self.rows), readback_ends=readback)
 
 
 def run_omr(model: Any, samples: Iterable[Sample], options: DecodingOptions) -> Outcome:
@@ -143,8 +164,9 @@ def run_omr(model: Any, samples: Iterable[Sample], options: DecodingOptions) -> 
             skipped.append(SkippedSample(s.id, result))
             continue
         tally.over_limit += len(s.lmx or ()) + 2 > model.limits.notation  # + SOS and EOS steps
-        tally.add(s.id, list(s.lmx or ()), list(result.lmx))
-    return Outcome(tally.scores(), len(tally.rows), skipped)
+        tally.add(s.id, list(s.lmx or ()), list(result.lmx), result.end)
+    scores = tally.scores()
+    return Outcome(scores, len(tally.rows), skipped, [describe_ends(scores.ends)])
 
 
 def run_readback(model: Any, samples: Iterable[Sample], source: Modality, options: DecodingOptions,
@@ -166,10 +188,15 @@ def run_readback(model: Any, samples: Iterable[Sample], source: Modality, option
                 log.debug("%s: the generated image cannot be read back: %s", s.id, back)
             else:
                 predicted, readable = list(back.lmx), True
+                tally.readback_ends.append(back.end)
         tally.unreadable += not readable
         tally.over_limit += len(s.lmx or ()) + 2 > model.limits.notation
-        tally.add(s.id, list(s.lmx or ()), predicted)
-    return Outcome(tally.scores(), len(tally.rows), skipped)
+        tally.add(s.id, list(s.lmx or ()), predicted, image.end)
+    scores = tally.scores()
+    notes = [describe_ends(scores.ends, "image generation")]
+    if scores.readback_ends is not None:
+        notes.append(describe_ends(scores.readback_ends, "read-back OMR"))
+    return Outcome(scores, len(tally.rows), skipped, notes)
 
 
 # ---------------------------------------------------------------- transcription
@@ -182,17 +209,20 @@ class PieceScore:
     onset: NoteScore
     onset_offset: NoteScore
     decoding_problems: int
+    ends: Mapping[str, int] = field(default_factory=dict)  # why each window's decoding stopped
 
 
 @dataclass(frozen=True)
 class TranscriptionScores:
     """Note-onset F1 (mir_eval, 50 ms, offsets ignored) and onset+offset F1 per piece over its consecutive
-    windows, each averaged over pieces (None for no piece)."""
+    windows, each averaged over pieces (None for no piece); ``ends``: why each window's decoding stopped,
+    counted over all windows."""
 
     onset: NoteScore | None
     onset_offset: NoteScore | None
     windows: int
     pieces: tuple[PieceScore, ...]
+    ends: Mapping[str, int] = field(default_factory=dict)
 
     def headline(self) -> dict[str, float | None]:
         return {"onset_f1": self.onset.f1 if self.onset else None,
@@ -206,15 +236,18 @@ def truth_window(s: Sample) -> TruthWindow:
 
 
 def transcribe_piece(model: Any, windows: Sequence[Sample], options: DecodingOptions,
-                     tokenizer: MidiTokenizer) -> tuple[list[Note], int] | str:
-    """The stitched predicted notes of a piece's windows and the count of decoding problems, or why a window
-    cannot be taken (the piece is then skipped whole: a hole would score as missed notes)."""
+                     tokenizer: MidiTokenizer) -> tuple[list[Note], int, list[str | None]] | str:
+    """The stitched predicted notes of a piece's windows, the count of decoding problems and why each window's
+    decoding stopped, or why a window cannot be taken (the piece is then skipped whole: a hole would score as
+    missed notes)."""
     decoded: list[DecodedWindow] = []
     problems = 0
+    ends: list[str | None] = []
     for w in windows:
         result = translate_or_reason(model, (w.audio, w.sample_rate), Modality.AUDIO, Modality.MIDI, options)
         if isinstance(result, str):
             return f"window {w.id}: {result}"
+        ends.append(result.end)
         try:
             tokens = decode_midi(result.steps, model.vocab)
         except ValueError:  # not MIDI ids (the grammar prevents it); an empty window
@@ -222,7 +255,7 @@ def transcribe_piece(model: Any, windows: Sequence[Sample], options: DecodingOpt
         window = decode_piece_window(tokenizer, tokens, int(w.start_ms or 0), int(w.end_ms or 0))
         problems += len(window.problems)
         decoded.append(window)
-    return stitch_piece(tokenizer, decoded), problems
+    return stitch_piece(tokenizer, decoded), problems, ends
 
 
 def run_transcription(model: Any, pieces: Iterable[tuple[str, list[Sample]]], options: DecodingOptions) -> Outcome:
@@ -240,14 +273,17 @@ def run_transcription(model: Any, pieces: Iterable[tuple[str, list[Sample]]], op
         if isinstance(done, str):
             skipped.append(SkippedSample(name, done))
             continue
-        predicted, problems = done
+        predicted, problems, ends = done
         truth = join_truth_windows([truth_window(w) for w in windows])
         rows.append(PieceScore(name, len(windows), len(truth), len(predicted), onset_f1(truth, predicted),
-                               note_f1_with_offsets(truth, predicted), problems))
+                               note_f1_with_offsets(truth, predicted), problems, end_counts(ends)))
+    total = end_counts([])
+    for r in rows:
+        total = {k: n + r.ends.get(k, 0) for k, n in total.items()}
     scores = TranscriptionScores(mean_note_score([r.onset for r in rows]),
                                  mean_note_score([r.onset_offset for r in rows]),
-                                 sum(r.windows for r in rows), tuple(rows))
-    return Outcome(scores, len(rows), skipped, notes)
+                                 sum(r.windows for r in rows), tuple(rows), total)
+    return Outcome(scores, len(rows), skipped, notes + [describe_ends(total, "windows")])
 
 
 # ---------------------------------------------------------------- image-audio, midi-audio
@@ -260,6 +296,7 @@ class AudioSample:
     onset_aligned: NoteScore
     mel_distance: float | None
     generated_seconds: float
+    end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,13 +304,15 @@ class AudioScores:
     """Onset F1 (50 ms) of the judge's transcription of the generated audio against the sample's notes, directly
     and after DTW alignment (``eval.alignment``), averaged over samples; multi-scale mel distance to the
     sample's audio (MIDI -> audio only; the generated audio cut or padded with silence to its length, at the
-    codec's rate). ``empty_audio``: samples with no generated audio (scored as no notes)."""
+    codec's rate). ``empty_audio``: samples with no generated audio (scored as no notes); ``ends``: why each
+    generation stopped."""
 
     onset: NoteScore | None
     onset_aligned: NoteScore | None
     mel_distance: float | None
     empty_audio: int
     samples: tuple[AudioSample, ...]
+    ends: Mapping[str, int] = field(default_factory=dict)
 
     def headline(self) -> dict[str, float | None]:
         return {"onset_f1": self.onset.f1 if self.onset else None,
@@ -315,7 +354,9 @@ def run_audio_generation(model: Any, samples: Iterable[Sample], source: Modality
         if source is Modality.MIDI and s.audio is not None and len(s.audio):
             mel = mel_distance(*fit_audio(s.audio, s.sample_rate, audio, result.sample_rate), result.sample_rate)
         rows.append(AudioSample(s.id, len(truth), len(judged), onset_f1(truth, judged),
-                                aligned_onset_f1(truth, judged), mel, len(audio) / result.sample_rate))
+                                aligned_onset_f1(truth, judged), mel, len(audio) / result.sample_rate, result.end))
+    ends = end_counts(r.end for r in rows)
     scores = AudioScores(mean_note_score([r.onset for r in rows]), mean_note_score([r.onset_aligned for r in rows]),
-                         _mean(r.mel_distance for r in rows if r.mel_distance is not None), empty, tuple(rows))
-    return Outcome(scores, len(rows), skipped)
+                         _mean(r.mel_distance for r in rows if r.mel_distance is not None), empty, tuple(rows),
+                         ends)
+    return Outcome(scores, len(rows), skipped, [describe_ends(ends, "audio generation")])

@@ -11,6 +11,10 @@ Tasks (u-must.md §6 for how the reference measures each):
   sample's audio for ``midi-audio``. No judge, no score: an error says so.
 - ``audio-image``, ``lmx-image``: audio or LMX -> image, read back by the same model's OMR; SER against the LMX.
 
+Every task's scores count why each decoding stopped (``ends``: ``eos``, ``loop``, ``source_length``,
+``max_steps``; ``decoding.stopping``) and the report's notes say it in a line, e.g. "decoding: ended with EOS
+3/20; cut as loop 12/20; at the source-length bound 0/20; at the step limit 5/20".
+
 Samples come from built datasets (``scorebridge data build``): chosen from the manifests first (split, kind,
 modalities; ``limit`` spread evenly over them), then only their shards are read, in order, so a small limit on
 a large dataset reads little and memory holds one piece or sample at a time. The ``limit`` counts samples, or
@@ -231,7 +235,9 @@ def evaluate(task: str, data_dirs: Sequence[str | os.PathLike[str]], model: Any,
 
     ``model``: a model folder (loaded on ``device``) or a loaded ``ScoreBridgeModel``. ``limit``: at most this
     many samples (pieces for transcription), spread evenly. ``options``: decoding of the task's translation
-    (the reference: greedy for OMR); readback OMR of generated images is greedy with the same ``max_steps``.
+    (the reference: greedy for OMR); readback OMR of generated images is greedy with the same ``max_steps``
+    and stop rules. The report's notes count why each decoding ended (EOS, loop, source-length bound, step
+    limit); the scores are of the outputs as produced, cut rows included.
     ``judge``: a name in ``JUDGES`` or an object with ``name`` and ``transcribe(audio, sample_rate)``; needed
     by image-audio and midi-audio. InputError for data without usable samples or a bad model folder,
     ScorebridgeError for a judge task without a judge, ValueError for an unknown task."""
@@ -249,7 +255,9 @@ def evaluate(task: str, data_dirs: Sequence[str | os.PathLike[str]], model: Any,
     if loaded.tasks and (spec.source, spec.target) not in loaded.tasks:
         notes.append(f"the model was not trained on {spec.source}->{spec.target}")
     missing: list[SkippedSample] = []
-    readback = DecodingOptions(max_steps=options.max_steps)
+    readback = DecodingOptions(max_steps=options.max_steps, eos_bias=options.eos_bias,
+                               loop_repeats=options.loop_repeats, loop_max_period=options.loop_max_period,
+                               source_bound=options.source_bound)
     if spec.kind == "window":
         n_units = len({(root, piece_key(row)) for root, row in selection.rows})
         units = _progress(stream_pieces(selection.rows, missing), n_units, progress, task, "piece")

@@ -40,11 +40,13 @@ def _suffix(path: str | os.PathLike[str], allowed: tuple[str, ...]) -> str:
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Translation:
     """One translated window: the target ``modality``, the generated ``steps`` (SOS/EOS stripped, as
-    ``tokens.layout`` lays out targets) and ``problems`` met while decoding them."""
+    ``tokens.layout`` lays out targets), ``problems`` met while decoding them and ``end``, why the model's
+    decoding stopped (``decoding.stopping.END_REASONS``: eos, loop, source_length, max_steps)."""
 
     modality: Modality
     steps: Steps
     problems: tuple[str, ...] = ()
+    end: str | None = None
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         raise NotImplementedError

@@ -5,7 +5,8 @@ Every dataset-task of the recipe gets ``valid_examples`` teacher-forced examples
 valid samples, at the centre shift and the clean image (deterministic, so curves are comparable across
 validations). Tasks whose target is notation or MIDI also decode ``valid_decode`` of them greedily: SER of the
 LMX (edit distance over reference length, summed over the subset), onset F1 of the MIDI (mir_eval, 50 ms,
-averaged over examples; both sides decoded by the same tokenizer).
+averaged over examples; both sides decoded by the same tokenizer) and count why each decoding stopped
+(``end_eos``, ``end_loop``, ``end_source_length``, ``end_max_steps``; ``decoding.stopping``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from scorebridge.decoding.search import DecodingOptions, generate_target
+from scorebridge.decoding.search import DecodingOptions, generate_target_with_attention
+from scorebridge.decoding.stopping import SourceLength, end_counts
 from scorebridge.eval.codec_metrics import onset_f1
 from scorebridge.eval.ser import corpus_ser
 from scorebridge.midi.tokenizer import MidiTokenizer
@@ -34,7 +36,7 @@ from .shards import read_rows
 log = logging.getLogger(__name__)
 
 BATCH = 8
-VALIDATION_DECODING = DecodingOptions()  # greedy; recorded beside every validation in metrics.jsonl
+VALIDATION_DECODING = DecodingOptions()  # greedy with the default stop rules; recorded beside every validation
 
 
 def spread(items: Sequence[int], n: int) -> list[int]:
@@ -67,8 +69,9 @@ def teacher_forced(model: Translator, examples: Sequence[Example], device: torch
 
 @torch.no_grad()
 def decoded(model: Translator, examples: Sequence[Example], vocab: Vocabulary, limits: Any,
-            device: torch.device) -> list[tuple[Any, Any]]:
-    """(reference, hypothesis) values of each example: LMX token lists or MIDI token lists."""
+            device: torch.device, ends: list[str] | None = None) -> list[tuple[Any, Any]]:
+    """(reference, hypothesis) values of each example: LMX token lists or MIDI token lists. Why each decoding
+    stopped is appended to ``ends`` when given."""
     pairs = []
     for i in range(0, len(examples), BATCH):
         part = examples[i:i + BATCH]
@@ -76,10 +79,14 @@ def decoded(model: Translator, examples: Sequence[Example], vocab: Vocabulary, l
         target = part[0].task.target
         memory = model.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                               batch.src_pad, batch.src_features)
-        hyps = generate_target(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING, limits)
+        source = SourceLength.of(part[0].task.source, batch.src_tokens, batch.src_y, batch.src_pad, vocab)
+        hyps = generate_target_with_attention(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING,
+                                              limits, source=source)
         for e, hyp in zip(part, hyps, strict=True):
             pairs.append((decode(strip_sos_eos(e.target, vocab), vocab, as_target=True),
-                          decode(hyp, vocab, as_target=True)))
+                          decode(hyp.steps, vocab, as_target=True)))
+            if ends is not None:
+                ends.append(hyp.end)
     return pairs
 
 
@@ -108,11 +115,14 @@ def validate(model: Translator, config: TrainConfig, vocab: Vocabulary, device: 
             result = teacher_forced(model, examples, device)
             target = pool.task.target
             if config.valid_decode and target in (Modality.NOTATION, Modality.MIDI):
-                pairs = decoded(model, examples[:config.valid_decode], vocab, config.limits, device)
+                ends: list[str] = []
+                pairs = decoded(model, examples[:config.valid_decode], vocab, config.limits, device, ends)
                 if target is Modality.NOTATION:
                     result["ser"] = corpus_ser(pairs)
                 else:
                     result["onset_f1"] = midi_onset_f1(pairs, source.tokenizer)
+                # how many decodings ended by EOS, as loops, at the source bound, at the step limit
+                result.update({f"end_{k}": float(n) for k, n in end_counts(ends).items()})
             results[pool.name] = result
             log.info("valid %s: %s", pool.name, {k: round(v, 4) for k, v in result.items()})
     finally:
