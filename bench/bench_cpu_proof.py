@@ -1,0 +1,98 @@
+"""The CPU proof (README, "A CPU proof"): learning curves and held-out OMR of training runs side by side.
+
+For each run folder: its validation rows (teacher-forced token accuracy and greedy SER on fixed valid systems, as
+the trainer recorded them) against steps and examples seen; then its last checkpoint on the held-out test split
+of a built dataset, decoded greedily with the default stop rules: SER, how each output ended, seconds per system.
+
+    python bench/bench_cpu_proof.py --data data/lieder-voice --codecs CODECS \\
+        --run pixels=runs/proof-pixels --run codes=runs/proof-codes [--limit 100] [--step N]
+
+``--codecs``: a folder with the image codec, for runs that read images as codes. ``--step``: evaluate the
+checkpoint of this step in every run (default: each run's latest), so runs of unequal length compare at the
+same training budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from scorebridge import load_model
+from scorebridge.eval.tasks import evaluate
+from scorebridge.train.run_folder import latest_checkpoint, read_metrics
+
+
+def curve(run: Path) -> list[tuple[int, int, float | None, float, float | None, float | None]]:
+    """(step, examples seen, mean train loss of the rows since the last validation, valid accuracy, valid SER,
+    seconds) per validation row."""
+    rows, losses, out = read_metrics(run), [], []
+    batch = json.loads((run / "recipe.json").read_text())["batch_size"]
+    seconds = None
+    for r in rows:
+        if "loss" in r:
+            losses.append(r["loss"])
+            seconds = r.get("seconds")
+        if "validation" in r:
+            v = next(iter(r["validation"].values()))
+            mean = sum(losses) / len(losses) if losses else None
+            out.append((r["step"], r["step"] * batch, mean, v["accuracy"], v.get("ser"), seconds))
+            losses = []
+    return out
+
+
+def checkpoint(run: Path, step: int | None) -> Path:
+    if step is None:
+        found = latest_checkpoint(run)
+        if found is None:
+            raise SystemExit(f"{run}: no checkpoint")
+        return found
+    folder = run / f"step-{step:08d}"
+    if not folder.is_dir():
+        raise SystemExit(f"{run}: no checkpoint at step {step}")
+    return folder
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", action="append", required=True, help="NAME=RUN_FOLDER (repeatable)")
+    ap.add_argument("--data", required=True, help="built dataset with a test split")
+    ap.add_argument("--codecs", default=None, help="codec folder for runs that read images as codes")
+    ap.add_argument("--limit", type=int, default=100, help="test systems (first N of the split)")
+    ap.add_argument("--step", type=int, default=None, help="checkpoint step to evaluate (default: latest)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    runs = [(name, Path(folder)) for name, folder in (r.split("=", 1) for r in args.run)]
+
+    print("\nLearning curves (valid split, fixed systems; SER of greedy decoding as the trainer ran it)\n")
+    print("| run | step | examples | train loss | valid token accuracy | valid SER % | train s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, run in runs:
+        for step, examples, loss, acc, ser, seconds in curve(run):
+            loss_s = f"{loss:.3f}" if loss is not None else "-"
+            ser_s = f"{100 * ser:.1f}" if ser is not None else "-"
+            sec_s = f"{seconds:.0f}" if seconds is not None else "-"
+            print(f"| {name} | {step} | {examples:,} | {loss_s} | {acc:.3f} | {ser_s} | {sec_s} |")
+
+    print(f"\nHeld-out test split of {args.data} (first {args.limit} systems, greedy, default stop rules)\n")
+    print("| run | checkpoint | SER % | ended with EOS | cut as loop | at length bound | at step limit | s / system |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, run in runs:
+        folder = checkpoint(run, args.step)
+        model = load_model(folder, codecs=args.codecs)
+        t0 = time.perf_counter()
+        report = evaluate("omr", [args.data], model, split="test", limit=args.limit, progress=False)
+        per = (time.perf_counter() - t0) / max(report.samples, 1)
+        s = report.scores
+        ends = dict(s.ends)
+        n = sum(ends.values()) or 1
+        cells = [f"{ends.get(k, 0)}/{n}" for k in ("eos", "loop", "source_length", "max_steps")]
+        ser = f"{100 * s.ser:.1f}" if s.ser is not None else "n/a"
+        print(f"| {name} | {folder.name} | {ser} | {' | '.join(cells)} | {per:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
