@@ -3,6 +3,10 @@
 The logits of n_slots x the whole vocabulary dominate memory at small model sizes (issue 5), so they are
 never materialised for the whole batch: the sub-decoder and its cross-entropy run on chunks of steps, each
 chunk recomputed in the backward pass (activation checkpointing) so only one chunk's logits live at a time.
+
+Steps whose slots 1..n-1 are all PAD (every LMX and MIDI step) run the sub-decoder and the output head on slot 0
+alone: its attention is causal, so slot 0's logits do not depend on the later slots, and PAD labels score
+nothing — the loss is the same, for a quarter of the head's FLOPs on those steps (issue 19).
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ class LossResult:
 
 
 def _chunk_sums(model: Translator, hidden: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-step cross-entropy sums (N,) and per-step counts of right argmaxes (N,) of one chunk of steps."""
-    logits = model.step_logits(hidden, labels).float()
+    """Per-step cross-entropy sums (N,) and per-step counts of right argmaxes (N,) of one chunk of steps; the
+    sub-decoder runs on as many slots as ``labels`` has (the caller drops trailing all-PAD slots)."""
+    logits = model.sub(hidden, labels[:, :-1]).float()
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=0, reduction="none")
     correct = ((logits.argmax(dim=-1) == labels) & (labels != 0)).sum(dim=1)
     return ce.view(labels.shape).sum(dim=1), correct
@@ -54,17 +59,24 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
     labels = labels.reshape(-1, labels.shape[-1])
     keep = (labels != 0).any(dim=1)  # PAD steps have nothing to score; skip them entirely
     hidden, labels, rows = hidden[keep], labels[keep], rows[keep]
+    # one-slot steps (LMX, MIDI) first, then the steps that use later slots (image, audio codes)
+    single = (labels[:, 1:] == 0).all(dim=1)
+    order = torch.cat([single.nonzero().flatten(), (~single).nonzero().flatten()])
+    n_single = int(single.sum())
+    hidden, labels, rows = hidden[order], labels[order], rows[order]
     step_tokens = (labels != 0).sum(dim=1)
     losses, rights = [], []
-    recompute = torch.is_grad_enabled() and hidden.shape[0] > chunk_steps
-    for start in range(0, hidden.shape[0], chunk_steps):
-        h, y = hidden[start : start + chunk_steps], labels[start : start + chunk_steps]
-        if recompute:
-            part, right = checkpoint(_chunk_sums, model, h, y, use_reentrant=False)
-        else:
-            part, right = _chunk_sums(model, h, y)
-        losses.append(part)
-        rights.append(right)
+    for begin, end, slots in ((0, n_single, 1), (n_single, hidden.shape[0], labels.shape[1])):
+        recompute = torch.is_grad_enabled() and end - begin > chunk_steps
+        for start in range(begin, end, chunk_steps):
+            stop = min(start + chunk_steps, end)
+            h, y = hidden[start:stop], labels[start:stop, :slots]
+            if recompute:
+                part, right = checkpoint(_chunk_sums, model, h, y, use_reentrant=False)
+            else:
+                part, right = _chunk_sums(model, h, y)
+            losses.append(part)
+            rights.append(right)
     step_loss = torch.cat(losses) if losses else hidden.new_zeros(0, dtype=torch.float32)
     step_right = torch.cat(rights) if rights else step_tokens.new_zeros(0)
     tokens = step_tokens.sum()
