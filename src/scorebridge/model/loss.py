@@ -80,7 +80,10 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
     step_loss = torch.cat(losses) if losses else hidden.new_zeros(0, dtype=torch.float32)
     step_right = torch.cat(rights) if rights else step_tokens.new_zeros(0)
     tokens = step_tokens.sum()
-    loss_sum = step_loss.sum()
+    # a batch of one-slot steps alone never reads the sub-decoder's code table: touch it with weight 0 so that it
+    # still gets a (zero) gradient, as before the one-slot path — DDP needs every parameter in the graph, and
+    # AdamW skips parameters without a gradient (their weight decay would then depend on the batch)
+    loss_sum = step_loss.sum() + 0.0 * model.sub.emb.weight[:1].sum()
     denom = tokens.clamp_min(1)
 
     def per_row(values: Tensor) -> Tensor:
