@@ -94,7 +94,7 @@ def test_the_lease_script_trains_from_the_shipped_weights_on_cpu(tmp_path, world
     weights = _weights(tmp_path, world["weak"])
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DEVICE": "cpu", "OUT": str(out), "WORK": str(tmp_path / "work"),
-           "TOKENS_TAR": str(world["baked"]), "INIT": str(weights / "model"), "MODEL": "tiny",
+           "TOKENS": str(world["baked"]), "INIT": str(weights / "model"), "MODEL": "tiny",
            "TRAIN_S": "6", "BATCH": "8", "BATCH_TOKENS": "200", "PROBE_STEPS": "4",
            "PY": sys.executable, "EXTRA_PATH": str(ROOT / "src")}
     done = subprocess.run(["bash", "scripts/gpu/lease.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -143,3 +143,10 @@ def test_relay_errors_are_one_line(tmp_path, world, capsys):
     assert len(err.splitlines()) == 1 and "summary.json" in err
     assert lease.main(["budget", "--lease-min", "15", "--elapsed-s", "100"]) == 0
     assert capsys.readouterr().out.strip() == str(15 * 60 - 100 - 180 - 30)
+
+
+def test_the_model_card_holds_the_lease_table():
+    text = (ROOT / "MODEL_CARD.md").read_text()
+    assert lease.TABLE_HEADER in text
+    at = text.splitlines().index(lease.TABLE_HEADER)
+    assert text.splitlines()[at + 2].startswith("| 2026-11-26 | NVIDIA H100")
