@@ -71,6 +71,10 @@ def test_the_one_slot_path_skips_the_later_slots_flops():
         counts.append(counter.get_total_flops())
     # row 2's 8 steps go from 4 head slots to 1 (45 -> 21 slot-heads in all); the 5,000-id head dominates
     assert counts[1] < counts[0] * 0.7
+    with FlopCounterMode(display=False) as counter:
+        all_slots = translation_loss(model, one_slot, one_slot_steps=False)
+    assert counter.get_total_flops() > counts[1] * 1.4
+    assert float(all_slots.loss_sum) == pytest.approx(float(translation_loss(model, one_slot).loss_sum), rel=1e-5)
 
 
 # ---- micro-batches under a token budget ------------------------------------------------------------------------

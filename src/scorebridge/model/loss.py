@@ -47,8 +47,10 @@ def _chunk_sums(model: Translator, hidden: Tensor, labels: Tensor) -> tuple[Tens
     return ce.view(labels.shape).sum(dim=1), correct
 
 
-def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: int = 4096) -> LossResult:
-    """Teacher-forced loss of `batch`; the sub-decoder sees at most `chunk_steps` steps at once."""
+def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: int = 4096,
+                     one_slot_steps: bool = True) -> LossResult:
+    """Teacher-forced loss of `batch`; the sub-decoder sees at most `chunk_steps` steps at once. `one_slot_steps`
+    False runs every step on all slots (the same loss at more FLOPs; benchmarks compare the two)."""
     if chunk_steps < 1:
         raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
     hidden = model.decoder_states(batch)
@@ -60,7 +62,7 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
     keep = (labels != 0).any(dim=1)  # PAD steps have nothing to score; skip them entirely
     hidden, labels, rows = hidden[keep], labels[keep], rows[keep]
     # one-slot steps (LMX, MIDI) first, then the steps that use later slots (image, audio codes)
-    single = (labels[:, 1:] == 0).all(dim=1)
+    single = (labels[:, 1:] == 0).all(dim=1) & one_slot_steps
     order = torch.cat([single.nonzero().flatten(), (~single).nonzero().flatten()])
     n_single = int(single.sum())
     hidden, labels, rows = hidden[order], labels[order], rows[order]
