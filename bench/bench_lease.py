@@ -185,7 +185,10 @@ def main() -> None:
         config = read_recipe(ROOT / "scripts" / "gpu" / "lease.toml", data=(str(data),),
                              model=a.preset or ("tiny" if cpu else "compact"), steps=a.steps, batch_size=batch,
                              workers=0, checkpoint_every=10**6, init_codebooks=False)
-        results = [run_setting(s, config, a.device, lease) for s in settings(budget)]
+        results = []
+        for s in settings(budget):
+            results.append(run_setting(s, config, a.device, lease))
+            print(f"{s.name}: {results[-1]}", file=sys.stderr, flush=True)
         name = torch.cuda.get_device_name() if not cpu else f"CPU, {torch.get_num_threads()} threads"
         lines = [f"Device: {name}; torch {torch.__version__}; model {config.model}; batch {batch}; "
                  f"data {data.name if a.data else 'synthetic (shipped lengths)'}; {a.steps} steps each", "",
