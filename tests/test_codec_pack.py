@@ -28,7 +28,7 @@ def test_codes_round_trip_at_their_bit_width():
 @pytest.mark.parametrize("clean_only", [True, False])
 def test_a_pack_unpacks_to_the_same_samples(tmp_path, clean_only):
     baked = write_baked(tmp_path / "toy", n_train=5, n_valid=2)
-    report = pack(baked, tmp_path / "toy.sbpack", clean_only=clean_only)
+    report = pack(baked, tmp_path / "toy.sbpack", clean_only=clean_only, codebooks=True)
     assert report.samples == 7 and report.bits == 4 and report.bytes == (tmp_path / "toy.sbpack").stat().st_size
     assert unpack(tmp_path / "toy.sbpack", tmp_path / "back") == 7
     before = {s.id: s for s in iter_baked(baked)}
@@ -58,3 +58,13 @@ def test_bad_packs_are_one_line_errors(tmp_path, capsys):
     assert main(["pack", str(tmp_path), str(tmp_path / "x.sbpack")]) == 2
     assert "bake.json" in capsys.readouterr().err
     assert main(["unpack", str(tmp_path / "missing.sbpack")]) == 2
+
+
+def test_codebooks_are_left_out_unless_asked_for(tmp_path):
+    baked = write_baked(tmp_path / "toy", n_train=2, n_valid=0)
+    pack(baked, tmp_path / "toy.sbpack")
+    unpack(tmp_path / "toy.sbpack", tmp_path / "back")
+    assert not (tmp_path / "back" / "codebooks.safetensors").exists()
+    from scorebridge.train.shards import read_bake_info
+
+    assert not read_bake_info([tmp_path / "back"]).codebooks.is_file()  # a new model then skips the init

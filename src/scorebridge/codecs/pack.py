@@ -5,7 +5,9 @@ A baked folder (``codecs.bake``) holds per sample a tar record of npy arrays and
 all metadata together, all LMX together, all image codes together — so that xz sees like beside like, with the
 codes bit-packed at the codebook's width (10 bits for 1,024 codes, instead of int16) and, by default, only the
 clean image variant (degraded variants are for the image as a *source*; the GPU machine cannot redraw them, so
-a packing with ``clean_only`` trains OMR on clean images only — say so where it matters).
+a packing with ``clean_only`` trains OMR on clean images only — say so where it matters). The codebook vectors
+(5 MB, which only initialise the embeddings of a *new* model) are left out unless asked for: a lease starts
+from trained weights, and the codecs that hold them travel with the repository anyway.
 
     python -m scorebridge.codecs.pack pack TOKENS gpu/tokens.sbpack [--all-variants]
     python -m scorebridge.codecs.pack unpack gpu/tokens.sbpack OUT        # a baked folder again (the trainer's)
@@ -87,8 +89,10 @@ class _Columns:
         self.buffers[name].write(data)
 
 
-def pack(folder: str | os.PathLike[str], out: str | os.PathLike[str], clean_only: bool = True) -> PackReport:
-    """Pack the baked ``folder`` into the single xz file ``out`` (written atomically)."""
+def pack(folder: str | os.PathLike[str], out: str | os.PathLike[str], clean_only: bool = True,
+         codebooks: bool = False) -> PackReport:
+    """Pack the baked ``folder`` into the single xz file ``out`` (written atomically); ``codebooks`` keeps the
+    codebook vectors."""
     root = Path(folder)
     settings_file = root / "bake.json"
     if not settings_file.is_file():
@@ -116,8 +120,9 @@ def pack(folder: str | os.PathLike[str], out: str | os.PathLike[str], clean_only
         cols.write("notes.jsonl", notes + b"\n")
         n += 1
     header = json.dumps({"bits": bits, "samples": n, "clean_only": clean_only}).encode()
+    keep = codebooks and (root / CODEBOOKS_NAME).is_file()
     members = {"pack.json": header, "bake.json": settings_file.read_bytes(),
-               CODEBOOKS_NAME: (root / CODEBOOKS_NAME).read_bytes() if (root / CODEBOOKS_NAME).is_file() else b""}
+               CODEBOOKS_NAME: (root / CODEBOOKS_NAME).read_bytes() if keep else b""}
     members.update({name: buf.getvalue() for name, buf in cols.buffers.items()})
     target = Path(out)
     with atomic_path(target) as tmp:
@@ -213,11 +218,13 @@ def unpack(packed: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
     return len(rows)
 
 
-def tar_xz_size(folder: str | os.PathLike[str]) -> int:
-    """Bytes of ``tar -cJf`` of a folder (how baked tokens travelled before this packing), for comparison."""
+def tar_xz_size(folder: str | os.PathLike[str], exclude: tuple[str, ...] = ()) -> int:
+    """Bytes of ``tar -cJf`` of a folder (how baked tokens travelled before this packing), for comparison;
+    members named in ``exclude`` are left out."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:xz", preset=XZ_PRESET) as tar:
-        tar.add(str(folder), arcname=Path(folder).name)
+        tar.add(str(folder), arcname=Path(folder).name,
+                filter=lambda info: None if Path(info.name).name in exclude else info)
     return len(buf.getvalue())
 
 
@@ -228,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("folder")
     a.add_argument("out")
     a.add_argument("--all-variants", action="store_true", help="keep the degraded image variants too")
+    a.add_argument("--codebooks", action="store_true", help="keep the codebook vectors (a new model's init)")
     b = sub.add_parser("unpack")
     b.add_argument("packed")
     b.add_argument("out", nargs="?", default=None, help="default: the pack's name without its suffix")
@@ -235,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         if args.command == "pack":
-            r = pack(args.folder, args.out, clean_only=not args.all_variants)
+            r = pack(args.folder, args.out, clean_only=not args.all_variants, codebooks=args.codebooks)
             print(f"{r.out}: {r.samples} samples, {r.bytes:,} bytes ({r.bytes / max(r.samples, 1):,.0f} per sample)")
         else:
             out = args.out or str(Path(args.packed).with_suffix(""))
