@@ -47,8 +47,10 @@ def _chunk_sums(model: Translator, hidden: Tensor, labels: Tensor) -> tuple[Tens
     return ce.view(labels.shape).sum(dim=1), correct
 
 
-def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: int = 4096) -> LossResult:
-    """Teacher-forced loss of `batch`; the sub-decoder sees at most `chunk_steps` steps at once."""
+def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: int = 4096,
+                     one_slot_steps: bool = True) -> LossResult:
+    """Teacher-forced loss of `batch`; the sub-decoder sees at most `chunk_steps` steps at once. `one_slot_steps`
+    False runs every step on all slots (the same loss at more FLOPs; benchmarks compare the two)."""
     if chunk_steps < 1:
         raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
     hidden = model.decoder_states(batch)
@@ -60,7 +62,7 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
     keep = (labels != 0).any(dim=1)  # PAD steps have nothing to score; skip them entirely
     hidden, labels, rows = hidden[keep], labels[keep], rows[keep]
     # one-slot steps (LMX, MIDI) first, then the steps that use later slots (image, audio codes)
-    single = (labels[:, 1:] == 0).all(dim=1)
+    single = (labels[:, 1:] == 0).all(dim=1) & one_slot_steps
     order = torch.cat([single.nonzero().flatten(), (~single).nonzero().flatten()])
     n_single = int(single.sum())
     hidden, labels, rows = hidden[order], labels[order], rows[order]
@@ -80,7 +82,10 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
     step_loss = torch.cat(losses) if losses else hidden.new_zeros(0, dtype=torch.float32)
     step_right = torch.cat(rights) if rights else step_tokens.new_zeros(0)
     tokens = step_tokens.sum()
-    loss_sum = step_loss.sum()
+    # a batch of one-slot steps alone never reads the sub-decoder's code table: touch it with weight 0 so that it
+    # still gets a (zero) gradient, as before the one-slot path — DDP needs every parameter in the graph, and
+    # AdamW skips parameters without a gradient (their weight decay would then depend on the batch)
+    loss_sum = step_loss.sum() + 0.0 * model.sub.emb.weight[:1].sum()
     denom = tokens.clamp_min(1)
 
     def per_row(values: Tensor) -> Tensor:

@@ -8,10 +8,11 @@ from typing import Any
 
 import torch
 
-from scorebridge.checkpoint import config_to_dict
+from scorebridge.checkpoint import config_to_dict, load_weights_strict, read_checkpoint_meta
 from scorebridge.errors import InputError
 from scorebridge.modality import Modality
 from scorebridge.model import ModelConfig, Translator, init_codebook_embeddings, model_preset
+from scorebridge.model.translator import CHECKPOINT_KIND
 from scorebridge.tokens.layout import LengthLimits
 from scorebridge.tokens.vocabulary import Vocabulary, VocabularyConfig
 
@@ -84,3 +85,22 @@ def model_extra(config: TrainConfig, vocab: Vocabulary, info: BakeInfo, step: in
         "recipe": config_to_dict(config),
         "step": step,
     }
+
+
+def start_from(model: Translator, folder: str, vocab: Vocabulary, info: BakeInfo) -> None:
+    """Load a trained translator's weights into a new run's ``model`` (a lease continuing the shipped weights):
+    the dimensions, the vocabulary and the codecs must be the run's, or the tokens would mean other things."""
+    meta = read_checkpoint_meta(folder, CHECKPOINT_KIND)
+    own = config_to_dict(model.config)
+    theirs = meta.get("config", {})
+    changed = sorted(k for k in own if theirs.get(k) != own[k] and k != "dropout")
+    if changed:
+        raise InputError(folder, f"has other model dimensions than the recipe's ({', '.join(changed)})")
+    extra = meta.get("extra", {})
+    if extra.get("vocabulary") != vocab.to_dict():
+        raise InputError(folder, "was trained on another token vocabulary than this bake's")
+    digest = (extra.get("codecs") or {}).get("digest")
+    if digest != info.codec_digest:
+        raise InputError(folder, f"was trained on tokens of codecs {digest}, this bake's are {info.codec_digest}")
+    load_weights_strict(model, folder)
+    log.info("starting from the weights of %s (step %s)", folder, extra.get("step"))

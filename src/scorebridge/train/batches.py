@@ -3,6 +3,12 @@
 ``StepBatches`` is a map-style dataset whose item i is everything process ``rank`` needs for step
 ``first_step + i``: a DataLoader with workers prefetches steps in order, and a resumed run simply starts at a
 later index.
+
+With a token budget (``batch_tokens``) the examples of a step are sorted by length and cut into as many
+micro-batches as keep each one's padded size (rows x (longest source + longest target)) within the budget,
+instead of ``accumulate`` micro-batches in drawn order: padding stays bounded, memory is the same every step,
+and the step is still a pure function of (seed, step, rank) — the gradient does not depend on how a step is cut,
+since the loss is summed and divided by the step's token count.
 """
 
 from __future__ import annotations
@@ -82,6 +88,39 @@ def collate(examples: Sequence[Example]) -> TranslationBatch:
         src_features=as_t(feats) if feats is not None else None)
 
 
+def plan_micro_batches(lengths: Sequence[tuple[int, int]], accumulate: int, batch_tokens: int = 0) -> list[list[int]]:
+    """Indices of each micro-batch of a step whose examples have (source, target) ``lengths``.
+
+    ``batch_tokens`` = 0: ``accumulate`` equal parts in drawn order. Otherwise: the examples sorted by total
+    length (ties by index), cut greedily so that each part's rows x (longest source + longest target) stays
+    within ``batch_tokens`` (an example longer than the budget is a part of its own)."""
+    n = len(lengths)
+    if not batch_tokens:
+        if n % accumulate:
+            raise ValueError(f"{n} examples do not divide into {accumulate} micro-batches")
+        per = n // accumulate
+        return [list(range(m * per, (m + 1) * per)) for m in range(accumulate)]
+    order = sorted(range(n), key=lambda i: (lengths[i][0] + lengths[i][1], i))
+    parts: list[list[int]] = []
+    current: list[int] = []
+    longest_s = longest_t = 0
+    for i in order:
+        s, t = max(longest_s, lengths[i][0]), max(longest_t, lengths[i][1])
+        if current and (len(current) + 1) * (s + t) > batch_tokens:
+            parts.append(current)
+            current, s, t = [], lengths[i][0], lengths[i][1]
+        current.append(i)
+        longest_s, longest_t = s, t
+    if current:
+        parts.append(current)
+    return parts
+
+
+def padded_size(batch: TranslationBatch) -> int:
+    """Source plus target steps of a batch as padded (what the step computes on)."""
+    return int(batch.src_tokens.shape[0] * (batch.src_tokens.shape[1] + batch.tgt_tokens.shape[1]))
+
+
 def target_tokens(batch: TranslationBatch) -> int:
     """Scored (non-PAD) target tokens of a batch: what the loss is normalised by."""
     return int((batch.tgt_tokens[:, 1:] != 0).sum())
@@ -139,12 +178,12 @@ class StepBatches(Dataset):
     """Item i: this process's micro-batches of step ``first_step + i`` (see module doc)."""
 
     def __init__(self, source: ExampleSource, seed: int, global_batch: int, accumulate: int, rank: int, world: int,
-                 first_step: int, last_step: int):
+                 first_step: int, last_step: int, batch_tokens: int = 0):
         self.source, self.seed = source, seed
         self.indices = rank_slice(global_batch, rank, world)
-        if len(self.indices) % accumulate:
+        if not batch_tokens and len(self.indices) % accumulate:
             raise ValueError(f"{len(self.indices)} examples per process do not divide into {accumulate} micro-batches")
-        self.accumulate = accumulate
+        self.accumulate, self.batch_tokens = accumulate, batch_tokens
         self.first_step, self.last_step = first_step, last_step
 
     def __len__(self) -> int:
@@ -153,10 +192,10 @@ class StepBatches(Dataset):
     def __getitem__(self, i: int) -> StepData:
         step = self.first_step + i
         drawn = [self.source.drawn(self.seed, step, index) for index in self.indices]
-        per = len(drawn) // self.accumulate
+        lengths = [(len(e.source), len(e.target)) for _, e in drawn]
         micro = []
-        for m in range(self.accumulate):
-            part = drawn[m * per:(m + 1) * per]
+        for indices in plan_micro_batches(lengths, self.accumulate, self.batch_tokens):
+            part = [drawn[i] for i in indices]
             batch = collate([e for _, e in part])
             micro.append(MicroBatch(batch, torch.tensor([p for p, _ in part]), target_tokens(batch)))
         return StepData(step, tuple(micro))

@@ -27,7 +27,7 @@ from scorebridge.errors import InputError
 from scorebridge.model import TranslationBatch, Translator, save_translator, translation_loss
 
 from . import run_folder as rf
-from .assemble import model_extra, new_model, vocabulary_for
+from .assemble import model_extra, new_model, start_from, vocabulary_for
 from .batches import ExampleSource, StepBatches, StepData, build_pools
 from .distributed import DistEnv, all_sum, all_sum_tensor, barrier, gather_objects, init_distributed, shutdown
 from .recipe import OptimConfig, TrainConfig
@@ -169,7 +169,12 @@ class _Trainer:
             raise InputError(config.data[0], "no training sample serves any task of the recipe")
         self.source = ExampleSource(rows, self.pools, self.vocab, config.limits, config.inputs,
                                     config.degrade_sources)
-        self.model = new_model(config, self.vocab, self.info).to(env.device)
+        if config.preload:  # before the DataLoader forks: workers share the samples
+            self.source.reader.preload([rows[i] for i in sorted({i for p in self.pools for i in p.items})])
+        self.model = new_model(config, self.vocab, self.info)
+        if config.init is not None and not resume:
+            start_from(self.model, config.init, self.vocab, self.info)
+        self.model = self.model.to(env.device)
         self.optimizer = make_optimizer(self.model, config.optim)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, config.steps, config.optim))
@@ -240,7 +245,8 @@ class _Trainer:
         c, env = self.config, self.env
         first = self.step
         last = min(c.steps, stop_at) if stop_at is not None else c.steps
-        data = StepBatches(self.source, c.seed, c.batch_size, c.accumulate, env.rank, env.world, first, last)
+        data = StepBatches(self.source, c.seed, c.batch_size, c.accumulate, env.rank, env.world, first, last,
+                           c.batch_tokens)
         # its own generator: a DataLoader otherwise draws its worker seed from the global RNG, which would
         # shift the dropout draws of a resumed run by one
         loader = DataLoader(data, batch_size=None, shuffle=False, num_workers=c.workers,
@@ -291,7 +297,8 @@ class _Trainer:
         if not self.env.main:
             return loss
         row: dict[str, Any] = {"step": self.step, "loss": loss, "accuracy": float(stats[:, 1].sum()) / max(tokens, 1.0),
-                               "lr": self.scheduler.get_last_lr()[0], "tokens": tokens, "seconds": round(seconds, 3)}
+                               "lr": self.scheduler.get_last_lr()[0], "tokens": tokens, "seconds": round(seconds, 3),
+                               "examples": int(stats[:, 3].sum())}
         per_task = {}
         for pool, (loss_sum, correct, n, examples) in zip(self.pools, stats.tolist(), strict=True):
             if n:

@@ -71,6 +71,9 @@ class TrainConfig:
     valid_examples: int = 16  # teacher-forced validation examples per dataset-task
     valid_decode: int = 4  # generated per dataset-task with a notation (SER) or MIDI (onset F1) target
     workers: int = 0  # DataLoader workers per process
+    batch_tokens: int = 0  # > 0: length-sorted micro-batches of at most this many padded steps (batches.py)
+    preload: bool = False  # hold every training sample in memory, read once (shards.py)
+    init: str | None = None  # a translator folder to start from (its vocabulary must be the bake's)
     limits: LengthLimits = field(default_factory=LengthLimits)
     inputs: FeatureSpec = field(default_factory=FeatureSpec)  # image/audio sources as codes, pixels or mel
     degrade_sources: bool = True  # source images degraded as the reference (baked variants, or drawn for pixels)
@@ -88,9 +91,11 @@ class TrainConfig:
         for name in ("steps", "batch_size", "accumulate", "checkpoint_every", "keep_checkpoints", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("validate_every", "valid_examples", "valid_decode", "workers"):
+        for name in ("validate_every", "valid_examples", "valid_decode", "workers", "batch_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.batch_tokens and self.accumulate > 1:
+            raise ValueError("batch_tokens sets the micro-batches itself; leave accumulate at 1")
         if self.batch_size % self.accumulate:
             raise ValueError(f"batch_size {self.batch_size} does not divide into {self.accumulate} micro-batches")
 

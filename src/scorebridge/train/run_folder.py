@@ -36,7 +36,8 @@ LATEST = "latest"
 RECIPE = "recipe.json"
 # fields a resumed run may change: they shape the schedule of side work, not the optimisation
 RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "keep_checkpoints", "log_every", "validate_every",
-                               "valid_examples", "valid_decode", "workers", "data", "codecs"})
+                               "valid_examples", "valid_decode", "workers", "data", "codecs", "preload",
+                               "init"})
 
 
 def checkpoint_name(step: int) -> str:

@@ -4,6 +4,10 @@ A training step draws samples anywhere in the data (the batch of step s is a pur
 which makes resuming exact and DDP ranks independent), so shards are indexed once — tar headers only — and
 records are read with ``os.pread`` at their offsets. ``pread`` does not move a shared file position, so the open
 descriptors stay valid in forked DataLoader workers.
+
+``ShardReader.preload`` instead reads every shard of a run once, front to back, and keeps the decoded samples
+in memory (a lease's few hundred MB of tokens): a step then indexes arrays instead of reading and decoding tar
+records, and forked workers share the preloaded samples copy-on-write.
 """
 
 from __future__ import annotations
@@ -116,6 +120,30 @@ class ShardReader:
     def __init__(self) -> None:
         self._index: dict[Path, dict[str, dict[str, tuple[int, int]]]] = {}
         self._fds: dict[Path, int] = {}
+        self._held: dict[tuple[Path, str], dict[str, Any]] = {}
+
+    def preload(self, rows: Sequence[BakedRow]) -> int:
+        """Read the shards of ``rows`` once each and keep their records in memory; returns the samples held."""
+        wanted: dict[Path, set[str]] = {}
+        for row in rows:
+            wanted.setdefault(row.folder / row.shard, set()).add(row.id)
+        for path, ids in wanted.items():
+            if not path.is_file():
+                raise InputError(path, "baked shard listed in the manifest is missing")
+            records: dict[str, dict[str, Any]] = {}
+            try:
+                with tarfile.open(path) as tar:
+                    for info in tar:
+                        key, ext = _record_key(info.name)
+                        if info.isfile() and key in ids:
+                            file = tar.extractfile(info)
+                            records.setdefault(key, {"__key__": key})[ext] = file.read() if file else b""
+            except tarfile.TarError as exc:
+                raise InputError(path, f"unreadable token shard ({exc})") from None
+            for key, raw in records.items():  # raw records: built-dataset rows (train.raw) decode their own
+                self._held[(path, key)] = raw
+        log.info("holding %d baked samples of %d shards in memory", len(self._held), len(wanted))
+        return len(self._held)
 
     def _shard(self, path: Path) -> dict[str, dict[str, tuple[int, int]]]:
         if path not in self._index:
@@ -137,6 +165,9 @@ class ShardReader:
     def record(self, row: BakedRow) -> dict[str, Any]:
         """The row's files as a WebDataset record (``__key__`` and one bytes value per extension)."""
         path = row.folder / row.shard
+        held = self._held.get((path, row.id))
+        if held is not None:
+            return held
         members = self._shard(path).get(row.id)
         if members is None:
             raise InputError(path, f"sample {row.id} of the manifest is not in its shard")
@@ -153,6 +184,7 @@ class ShardReader:
             os.close(fd)
         self._fds.clear()
         self._index.clear()
+        self._held.clear()
 
     def __del__(self) -> None:  # descriptors of a reader dropped without close()
         try:

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One lease of the relay (scripts/lease.py): continue the shipped translator on a lent GPU for the minutes left,
+# and return its weights (fp16, in parts), the run's metrics and a summary (examples/s, FLOPs per example, MFU).
+# Here, after the return: python scripts/lease.py relay --returned RETURNED --data TEST_TOKENS (evaluates the
+# candidate and the shipped weights on the same held-out set, ships only if better, adds MODEL_CARD.md's row).
+# What travels: this repository (with src/scorebridge/weights), gpu/tokens.sbpack (a baked token folder packed by
+# `python -m scorebridge.codecs.pack pack`; a tar.xz of one also works), and .whl (the packages that machine lacks).
+#   LEASE_MIN   the lease's device minutes (15), START_S the seconds it spent before this script began (machine
+#               start and transfer; an estimate until measured), RETURN_S kept for the return (180)
+#   DEVICE=cpu OUT=/tmp/out MODEL=tiny ... runs the same steps here (how it is tested: tests/test_lease.py)
+set -u
+T0=$(date +%s)
+OUT=${OUT:-/tmp/out}
+LEASE_MIN=${LEASE_MIN:-15}
+START_S=${START_S:-120}
+RETURN_S=${RETURN_S:-180}
+DEVICE=${DEVICE:-cuda}
+WORK=${WORK:-/tmp/work}
+RECIPE=${RECIPE:-scripts/gpu/lease.toml}
+INIT=${INIT:-src/scorebridge/weights/model}
+mkdir -p "$OUT" "$WORK"
+source scripts/gpu/env.sh
+stamp() { echo "$1 $(( $(date +%s) - T0 ))" | tee -a "$OUT/env.txt"; }
+stamp "setup_s"
+# TOKENS: a token pack (python -m scorebridge.codecs.pack pack ...), a tar.xz of a baked folder, or a folder
+TOKENS=${TOKENS:-gpu/tokens.sbpack}
+case "$TOKENS" in
+  *.sbpack) $PY -m scorebridge.codecs.pack unpack "$TOKENS" "$WORK/tokens" || exit 1; TOKENS=$WORK/tokens ;;
+  *.tar.xz) tar -xJf "$TOKENS" -C "$WORK" || exit 1; TOKENS=$(ls -d "$WORK"/tokens-* | head -n 1) ;;
+esac
+echo "tokens: $TOKENS ($(wc -l < "$TOKENS/manifest.jsonl") samples)" | tee -a "$OUT/env.txt"
+stamp "data_s"
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
+# TRAIN_S (optional) fixes the training seconds instead (the CPU test: its elapsed time depends on the load)
+SECONDS_LEFT=${TRAIN_S:-$($PY scripts/lease.py budget --lease-min "$LEASE_MIN" --return-s "$RETURN_S" \
+  --elapsed-s $(( $(date +%s) - T0 + START_S )))} || exit 1
+echo "training seconds: $SECONDS_LEFT" | tee -a "$OUT/env.txt"
+$PY scripts/lease.py train --recipe "$RECIPE" --data "$TOKENS" --init "$INIT" --out "$WORK/run" \
+  --seconds "$SECONDS_LEFT" --lease-min "$LEASE_MIN" --device "$DEVICE" ${MODEL:+--model $MODEL} \
+  ${BATCH:+--batch-size $BATCH} ${BATCH_TOKENS:+--batch-tokens $BATCH_TOKENS} ${GUESS_STEPS:+--guess-steps $GUESS_STEPS} \
+  ${PROBE_STEPS:+--probe-steps $PROBE_STEPS} ${COMPILE:+--compile} > "$OUT/train.log" 2>&1
+echo "train exit $?" | tee -a "$OUT/env.txt"
+stamp "train_s"
+$PY scripts/lease.py export --run "$WORK/run" --out "$OUT/ret" >> "$OUT/train.log" 2>&1 || { tail -n 20 "$OUT/train.log"; exit 1; }
+stamp "export_s"
+# at most 8 files come back: the weight parts, config.json, summary.json, and the logs in one tar
+mv "$OUT"/ret/* "$OUT"/ && rmdir "$OUT/ret"
+tail -n 3 "$OUT/train.log"
+cat "$OUT/summary.json"
+cd "$OUT" && tar -cf logs.tar --remove-files env.txt train.log metrics.jsonl 2>/dev/null; ls -la "$OUT"

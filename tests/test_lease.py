@@ -1,0 +1,152 @@
+"""The lease relay (scripts/lease.py, scripts/gpu/lease.sh) end to end on CPU with a tiny model: a lease from
+the "shipped" weights, the return, held-out evaluation, the ship decision and the model card's row. Every
+weight folder here is a temporary copy; the real shipped weights are never touched."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _baked_fixtures import write_baked, write_recipe
+from scorebridge.train import read_recipe, train
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("lease", ROOT / "scripts" / "lease.py")
+lease = importlib.util.module_from_spec(spec)
+sys.modules["lease"] = lease
+spec.loader.exec_module(lease)
+
+CARD = f"""# Model card
+
+## Leases
+
+{lease.TABLE_HEADER}
+|---|---|---|---|---|---|---|---|---|---|
+
+## Evaluation
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A baked folder (train + valid) and two trained tiny models of its vocabulary: 'weak' (1 step) and
+    'strong' (overfit on the same samples), each a model folder."""
+    root = tmp_path_factory.mktemp("lease")
+    baked = write_baked(root / "toy", n_train=4, n_valid=2, shifts=(1, 1))
+    tasks = [("image", "notation"), ("audio", "midi")]
+    recipe = write_recipe(root / "r.toml", baked, steps=1, batch=8, checkpoint_every=1, tasks=tasks)
+    weak = train(read_recipe(recipe), root / "weak", progress=False).checkpoint
+    strong_recipe = write_recipe(root / "s.toml", baked, steps=80, batch=16, checkpoint_every=80, lr=3e-3,
+                                 warmup=10, tasks=tasks)
+    strong = train(read_recipe(strong_recipe), root / "strong", progress=False).checkpoint
+    return {"root": root, "baked": baked, "weak": weak, "strong": strong}
+
+
+def _weights(tmp_path: Path, model: Path) -> Path:
+    """A temporary weights folder like src/scorebridge/weights (model/ only) holding ``model``."""
+    weights = tmp_path / "weights"
+    (weights / "model").mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copyfile(model / name, weights / "model" / name)
+    return weights
+
+
+def test_the_budget_keeps_the_return():
+    assert lease.train_seconds(15 * 60, 150) == 15 * 60 - 150 - 180 - 30
+    assert lease.train_seconds(5 * 60, 200) == 0.0
+    assert lease.probe_rate([{"step": 5, "loss": 1, "seconds": 9.0}, {"step": 10, "loss": 1, "seconds": 10.0},
+                             {"step": 20, "loss": 1, "seconds": 12.0}]) == pytest.approx(5.0)
+
+
+def test_ship_only_when_nothing_is_worse_and_something_better():
+    F = lease.Figures
+    assert lease.should_ship(F(50.0, 10.0), F(60.0, 10.0))[0]
+    assert lease.should_ship(F(60.0, 12.0), F(60.0, 10.0))[0]
+    ok, why = lease.should_ship(F(40.0, 9.0), F(60.0, 10.0))
+    assert not ok and "onset F1 worse" in why
+    assert not lease.should_ship(F(60.0, 10.0), F(60.0, 10.0))[0]
+    assert not lease.should_ship(F(None, None), F(60.0, 10.0))[0]
+    assert lease.should_ship(F(50.0, None), F(60.0, 10.0))[0]  # a figure missing on one side is not compared
+
+
+def test_export_and_collect_round_trip_the_weights(tmp_path, world):
+    from safetensors.torch import load_file
+
+    ret = tmp_path / "ret"
+    parts = lease.export(world["strong"].parent, ret, {"examples": 3})
+    assert parts and all(p.stat().st_size <= lease.PART_BYTES for p in parts)
+    model = lease.collect(ret, tmp_path / "model")
+    a, b = load_file(str(world["strong"] / "model.safetensors")), load_file(str(model / "model.safetensors"))
+    assert set(a) == set(b) and all((a[k].half().float() == b[k].float()).all() for k in a)
+    assert json.loads((ret / "summary.json").read_text())["examples"] == 3
+    with pytest.raises(lease.InputError, match="no returned weights"):
+        lease.collect(tmp_path, tmp_path / "x")
+
+
+def test_the_lease_script_trains_from_the_shipped_weights_on_cpu(tmp_path, world):
+    weights = _weights(tmp_path, world["weak"])
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DEVICE": "cpu", "OUT": str(out), "WORK": str(tmp_path / "work"),
+           "TOKENS": str(world["baked"]), "INIT": str(weights / "model"), "MODEL": "tiny",
+           "TRAIN_S": "6", "BATCH": "8", "BATCH_TOKENS": "200", "PROBE_STEPS": "4",
+           "PY": sys.executable, "EXTRA_PATH": str(ROOT / "src")}
+    done = subprocess.run(["bash", "scripts/gpu/lease.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    names = sorted(p.name for p in out.iterdir())
+    assert names[:2] == ["config.json", "logs.tar"] and "summary.json" in names and len(names) <= 8
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] > 4 and summary["examples"] == summary["steps"] * 8  # past the probe
+    assert summary["device"] == "CPU" and summary["mfu"] is None and summary["flops_per_example"] > 0
+    assert summary["init"] == str(weights / "model")
+
+
+@pytest.mark.parametrize("candidate, shipped, ships", [("strong", "weak", True), ("weak", "strong", False)])
+def test_the_relay_ships_better_weights_only_and_writes_the_row(tmp_path, world, candidate, shipped, ships):
+    from safetensors.torch import load_file
+
+    weights = _weights(tmp_path, world[shipped])
+    ret = tmp_path / "ret"
+    lease.export(world[candidate].parent, ret, {"date": "2026-12-06", "device": "CPU", "lease_min": 15.0,
+                                                "train_seconds": 10.0, "examples": 1234, "examples_per_s": 12.5,
+                                                "mfu": None})
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text(CARD)
+    before = load_file(str(weights / "model" / "model.safetensors"))
+    argv = ["relay", "--returned", str(ret), "--data", str(world["baked"]), "--split", "valid", "--limit", "2",
+            "--weights-dir", str(weights), "--card", str(card), "--work", str(tmp_path / "work")]
+    assert lease.main(argv) == 0
+    after = load_file(str(weights / "model" / "model.safetensors"))
+    changed = any(not (before[k].float() == after[k].float()).all() for k in before)
+    assert changed is ships
+    rows = [line for line in card.read_text().splitlines() if line.startswith("| 2026-12-06")]
+    assert len(rows) == 1 and "1,234" in rows[0] and "| CPU | 15.0 |" in rows[0]
+    assert ("| shipped:" in rows[0]) is ships and ("not shipped" in rows[0]) is not ships
+    assert card.read_text().index(rows[0]) < card.read_text().index("## Evaluation")
+    relay = json.loads((tmp_path / "work" / "relay.json").read_text())
+    assert relay["ship"] is ships and relay["candidate"]["omr_ser"] is not None
+
+
+def test_relay_errors_are_one_line(tmp_path, world, capsys):
+    card = tmp_path / "card.md"
+    card.write_text("# no table\n")
+    assert lease.main(["relay", "--returned", str(tmp_path), "--data", str(world["baked"]), "--card",
+                       str(card)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "summary.json" in err
+    assert lease.main(["budget", "--lease-min", "15", "--elapsed-s", "100"]) == 0
+    assert capsys.readouterr().out.strip() == str(15 * 60 - 100 - 180 - 30)
+
+
+def test_the_model_card_holds_the_lease_table():
+    text = (ROOT / "MODEL_CARD.md").read_text()
+    assert lease.TABLE_HEADER in text
+    at = text.splitlines().index(lease.TABLE_HEADER)
+    assert text.splitlines()[at + 2].startswith("| 2026-11-26 | NVIDIA H100")
