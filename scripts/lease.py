@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from scorebridge.errors import InputError, ScorebridgeError
-from scorebridge.fileio import atomic_dir, write_text
+from scorebridge.fileio import replace_dir, write_text
 
 log = logging.getLogger("lease")
 
@@ -175,7 +175,7 @@ def collect(returned: Path, model_dir: Path) -> Path:
     parts = sorted(returned.glob("model-fp16.part*"))
     if not parts or not (returned / "config.json").is_file():
         raise InputError(returned, "holds no returned weights (model-fp16.part* and config.json)")
-    with atomic_dir(model_dir) as tmp:
+    with replace_dir(model_dir) as tmp:
         with open(tmp / "model.safetensors", "wb") as f:
             for part in parts:
                 f.write(part.read_bytes())
@@ -253,7 +253,7 @@ def ship(candidate: Path, weights_dir: Path) -> None:
     from safetensors.torch import load_file, save_file
 
     weights = load_file(str(candidate / "model.safetensors"))
-    with atomic_dir(weights_dir / "model") as tmp:
+    with replace_dir(weights_dir / "model") as tmp:  # the shipped folder is replaced as one unit
         (tmp / "config.json").write_text((candidate / "config.json").read_text())
         save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in weights.items()},
                   str(tmp / "model.safetensors"))
