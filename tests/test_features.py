@@ -135,8 +135,8 @@ def test_built_dataset_rows_and_examples(raw, vocab):
                     ]).src_features is None
 
 
-def _overfit(tmp_path, raw, task):
-    recipe = write_recipe(tmp_path / "r.toml", raw, steps=150, batch=8, checkpoint_every=150, lr=3e-3, warmup=10,
+def _overfit(tmp_path, raw, task, steps):
+    recipe = write_recipe(tmp_path / "r.toml", raw, steps=steps, batch=8, checkpoint_every=steps, lr=3e-3, warmup=10,
                           tasks=[task], extra=('valid_examples = 4\nvalid_decode = 4\ndegrade_sources = false\n'
                                                '[inputs]\nimage = "pixels"\naudio = "mel"'))
     config = read_recipe(recipe)
@@ -146,20 +146,22 @@ def _overfit(tmp_path, raw, task):
 
 
 def test_tiny_model_overfits_omr_from_pixels(tmp_path, raw):
-    model, results = _overfit(tmp_path, raw, ("image", "notation"))
+    model, results = _overfit(tmp_path, raw, ("image", "notation"), 250)
     assert results["toyraw:image->notation"]["ser"] < 0.1, results
-    # translating a file needs no codec: the patches are cut from the image itself
+    # translating a file needs no codec: the patches are cut from the image itself; decoding ends with EOS
     from PIL import Image
 
+    from _baked_fixtures import LMX_SNIPPETS
     from _raw_fixtures import _image
 
-    Image.fromarray(_image(1)).save(tmp_path / "system.png")
-    out = model.translate(tmp_path / "system.png", to="notation")
-    assert " ".join(out.lmx) == "measure E4 half stem:up F4 half stem:up"
+    for i, truth in enumerate(LMX_SNIPPETS):
+        Image.fromarray(_image(i)).save(tmp_path / f"system{i}.png")
+        out = model.translate(tmp_path / f"system{i}.png", to="notation")
+        assert (" ".join(out.lmx), out.end) == (truth, "eos")
 
 
 def test_tiny_model_overfits_transcription_from_mel(tmp_path, raw):
-    model, results = _overfit(tmp_path, raw, ("audio", "midi"))
+    model, results = _overfit(tmp_path, raw, ("audio", "midi"), 150)
     assert results["toyraw:audio->midi"]["onset_f1"] > 0.9, results
     from _raw_fixtures import _audio
     from scorebridge.midi import Note
