@@ -250,14 +250,15 @@ def sweep_stale_work_dirs(root: PathLike | None = None) -> int:
             mine = entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid()
         except OSError:
             continue
-        if pid is None or not mine or _alive(pid):
+        if pid is None or not mine or process_alive(pid):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id exists (True for ids that are not real pids: leave their files alone)."""
     if pid <= 0:
         return True  # not a pid we wrote: leave it alone
     try:

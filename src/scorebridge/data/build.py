@@ -31,7 +31,7 @@ from typing import Any
 from scorebridge.data.schema import SCHEMA_VERSION, Sample, to_record
 from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, Source
 from scorebridge.errors import ScorebridgeError
-from scorebridge.fileio import atomic_path, sweep_stale_work_dirs, write_text
+from scorebridge.fileio import atomic_path, process_alive, sweep_stale_work_dirs, write_text
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def _build_lock(out: Path) -> Iterator[None]:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         pid = lock.read_text().strip() or "0"
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and int(pid) > 0 and process_alive(int(pid)):
             raise ScorebridgeError(f"{out}: another build (pid {pid}) is running in this folder") from None
         lock.unlink(missing_ok=True)  # stale: its build was killed
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -171,16 +171,6 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != 0
 
 
 def run_piece(source: Source, spec: PieceSpec, config: BuildConfig, out: str,

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence
@@ -67,14 +68,7 @@ def check_page_file(path: str | os.PathLike[str]) -> int:
     (cheap; done before a model loads). Returns the page count; InputError beyond ``scorebridge.limits``."""
     path = Path(path)
     if path.suffix.lower() == PDF_SUFFIX:
-        try:
-            import pypdfium2 as pdfium
-        except ImportError as exc:
-            raise MissingToolError("pypdfium2", "pip install pypdfium2") from exc
-        try:
-            pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as exc:
-            raise InputError(path, f"not a readable PDF ({_one_line(exc)})") from exc
+        pdf, _ = _open_pdf(path)
         try:
             count = len(pdf)
         finally:
@@ -145,15 +139,20 @@ def _image_dpi(frame: Image.Image) -> float | None:
     return value if value and value > 1 else None
 
 
-def _pdf_pages(path: Path, dpi: float) -> Iterator[Page]:
+def _open_pdf(path: Path) -> tuple[Any, Any]:
+    """(an open pypdfium2 document, the pypdfium2 module); InputError for an unreadable file."""
     try:
         import pypdfium2 as pdfium
     except ImportError as exc:
         raise MissingToolError("pypdfium2", "pip install pypdfium2") from exc
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        return pdfium.PdfDocument(str(path)), pdfium
     except pdfium.PdfiumError as exc:
         raise InputError(path, f"not a readable PDF ({_one_line(exc)})") from exc
+
+
+def _pdf_pages(path: Path, dpi: float) -> Iterator[Page]:
+    pdf, pdfium = _open_pdf(path)
     try:
         if len(pdf) == 0:
             raise InputError(path, "the PDF has no pages")
