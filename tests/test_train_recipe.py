@@ -90,3 +90,20 @@ def test_the_two_model_recipes_split_the_one_model_tasks():
     a2i = {(t.source, t.target) for t in read_recipe(CONFIGS / "two-model-a2i.toml").tasks}
     assert not i2a & a2i and i2a | a2i < one
     assert (Modality.IMAGE, Modality.NOTATION) in i2a and (Modality.AUDIO, Modality.MIDI) in a2i
+
+
+def test_a_run_written_before_a_field_existed_resumes_when_the_field_keeps_its_default(tmp_path):
+    import json
+
+    from _baked_fixtures import write_baked, write_recipe
+    from scorebridge.checkpoint import config_to_dict
+    from scorebridge.train.run_folder import check_recipe
+
+    config = read_recipe(write_recipe(tmp_path / "r.toml", write_baked(tmp_path / "toy")))
+    old = config_to_dict(config)
+    del old["batch_tokens"], old["inputs"]  # fields a newer version added
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "recipe.json").write_text(json.dumps(old))
+    check_recipe(tmp_path / "run", config, resume=True)
+    with pytest.raises(InputError, match="changed recipe \\(batch_tokens\\)"):
+        check_recipe(tmp_path / "run", read_recipe(tmp_path / "r.toml", batch_tokens=100), resume=True)

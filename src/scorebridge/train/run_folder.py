@@ -15,6 +15,7 @@ complete checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -65,7 +66,9 @@ def check_recipe(out: Path, config: TrainConfig, resume: bool) -> None:
     if not file.is_file():
         raise InputError(out, "has no training run to resume (no recipe.json)")
     old, current = json.loads(file.read_text()), config_to_dict(config)
-    changed = sorted(k for k in current if k not in RESUMABLE_CHANGES and old.get(k) != current[k])
+    # a field the run's version did not have yet counts as its default (a newer version can resume older runs)
+    changed = sorted(k for k in current if k not in RESUMABLE_CHANGES
+                     and (old[k] if k in old else _field_default(k)) != current[k])
     if changed:
         raise InputError(out, f"cannot resume with a changed recipe ({', '.join(changed)}); start a new --out")
 
@@ -135,3 +138,15 @@ def truncate_metrics(out: Path, step: int) -> None:
     """Drop rows logged after ``step`` (a resumed run logs them again)."""
     rows = [r for r in read_metrics(out) if r.get("step", 0) <= step]
     write_text(out / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+def _field_default(name: str) -> Any:
+    """A TrainConfig field's default as it is stored in recipe.json (a MISSING sentinel for required fields)."""
+    f = next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+    else:
+        return dataclasses.MISSING
+    return config_to_dict(value) if dataclasses.is_dataclass(value) else value
