@@ -92,10 +92,6 @@ class Translator(nn.Module):
         self.dec_norm = nn.LayerNorm(c.d_model)
         self.sub = SubDecoder(c.vocab_size, c.n_slots, c.d_model, c.sub_heads, c.d_ff, c.sub_layers, c.dropout)
         self.apply(_init_weights)
-        if self.feat_proj is not None:
-            # unit gain: patches are mostly blank paper and a 0.02 init left their projection far below the
-            # task embedding that every position shares, so a trained encoder's states hardly differed by place
-            nn.init.normal_(self.feat_proj.weight, std=c.feature_dim ** -0.5)
         with torch.no_grad():
             self.tok_emb.weight[0].zero_()
             self.sub.emb.weight[0].zero_()
