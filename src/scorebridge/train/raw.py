@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from scorebridge.constants import IMAGE_PATCH_PX
+from scorebridge.constants import AUDIO_SAMPLE_RATE, IMAGE_PATCH_PX
 from scorebridge.data.augment import degrade
 from scorebridge.data.schema import Sample, from_record
 from scorebridge.errors import InputError
@@ -96,8 +96,8 @@ def source_features(sample: Sample, modality: Modality, spec: FeatureSpec, rng: 
         raise SkipExample(f"{sample.id} has no audio")
     audio = sample.audio
     if rng is not None:
-        # the bake's offsets are in samples at 44.1 kHz; scale them to this sample's rate
-        offset = AUDIO_SHIFTS[int(rng.integers(len(AUDIO_SHIFTS)))] * sample.sample_rate // 44_100
+        # the bake's offsets are in samples at AUDIO_SAMPLE_RATE; scale them to this sample's rate
+        offset = AUDIO_SHIFTS[int(rng.integers(len(AUDIO_SHIFTS)))] * sample.sample_rate // AUDIO_SAMPLE_RATE
         audio = shift_audio(audio, offset)
     return log_mel(audio, sample.sample_rate, spec)
 
