@@ -124,9 +124,8 @@ def make_raw_example(record: dict[str, Any], dataset: str, task: Task, vocab: Vo
     # decode only the files the task reads (a system's FLAC costs more to decode than its PNG and LMX together)
     wanted = {"__key__", "json"} | {MEMBERS[m] for m in (task.source, task.target)}
     sample = from_record({k: v for k, v in record.items() if k in wanted})
-    if not spec.uses_features(task.source):
-        if task.source not in (Modality.NOTATION, Modality.MIDI):
-            raise SkipExample(f"{task.source} sources of a built dataset need features or a bake")
+    if not spec.uses_features(task.source) and task.source not in (Modality.NOTATION, Modality.MIDI):
+        raise SkipExample(f"{task.source} sources of a built dataset need features or a bake")
     try:
         if spec.uses_features(task.source):
             source = encode_features(task.source, source_features(sample, task.source, spec, rng, degrade), vocab, spec,
