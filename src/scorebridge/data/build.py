@@ -245,6 +245,9 @@ def _check_or_write_config(out: Path, source: str, config: BuildConfig) -> None:
     path = out / "config.json"
     if path.exists():
         have = json.loads(path.read_text(encoding="utf-8"))
+        defaults = _jsonable(dataclasses.asdict(BuildConfig()))  # settings added later: a build made before has them
+        have["config"] = {**{k: v for k, v in defaults.items() if k not in wanted["config"] or
+                             wanted["config"][k] == v}, **have.get("config", {})}
         if have != wanted:
             raise ScorebridgeError(
                 f"{out}: holds a build of {have.get('source')} with other settings; use a new --out folder "
