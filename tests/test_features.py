@@ -171,3 +171,29 @@ def test_tiny_model_overfits_transcription_from_mel(tmp_path, raw):
     assert [n.pitch for n in midi.notes] == [63, 66]
     with pytest.raises(InputError, match="longer than one window"):
         model.translate((np.zeros(RATE * 5, np.float32), RATE), to="midi")
+
+
+def _staff(first: int, height: int = 60, width: int = 80) -> np.ndarray:
+    img = np.full((height, width), 255, np.uint8)
+    for k in range(5):
+        img[first + round(4.5 * k)] = 0  # five lines crossing the crop
+    img[max(first - 6, 0):first, 30:34] = 0  # a note above the staff: ink that is not a line
+    return img
+
+
+def _first_line(img: np.ndarray) -> int:
+    return int(np.argmax((img < 128).mean(axis=1) > 0.9))
+
+
+def test_anchor_staff_moves_the_first_line_to_the_same_height_and_cuts_nothing():
+    from scorebridge.tokens.features import anchor_staff
+
+    for first, expected in ((10, 24), (24, 24), (0, 24), (30, 40), (41, 56)):
+        img = _staff(first)
+        out = anchor_staff(img, 24)
+        assert _first_line(out) == expected, (first, expected)
+        assert np.array_equal(out[out.shape[0] - img.shape[0]:], img)  # padding on top only
+    blank = np.full((40, 50), 255, np.uint8)
+    assert anchor_staff(blank, 24) is blank and anchor_staff(_staff(10), 0).shape == (60, 80)
+    with pytest.raises(ValueError):
+        FeatureSpec(image="pixels", staff_top=-1)

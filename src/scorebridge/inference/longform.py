@@ -347,7 +347,7 @@ def _system_grids(model: ScoreBridgeModel, systems: Sequence[Any]) -> list[np.nd
     if not len(systems):
         raise InputError("<systems>", "no system images")
     if model.inputs.uses_features(Modality.IMAGE):  # patch grids, joined by _pair_source like code grids
-        return [image_patch_grid(s, str(as_path(s) or f"<system {j}>")) for j, s in enumerate(systems)]
+        return [image_patch_grid(s, str(as_path(s) or f"<system {j}>"), model.inputs) for j, s in enumerate(systems)]
     codec = model.codecs.get(Modality.IMAGE, model.vocab, model.device)
     return [image_codes(s, codec, model.vocab, model.limits, str(as_path(s) or f"<system {j}>"))
             for j, s in enumerate(systems)]

@@ -12,20 +12,20 @@ from scorebridge.codecs.files import read_audio, read_image
 from scorebridge.errors import InputError
 from scorebridge.inference.sources import LONG_FORM_HINT, as_path, source_name
 from scorebridge.modality import Modality
-from scorebridge.tokens.features import FeatureSpec, image_patches, log_mel
+from scorebridge.tokens.features import FeatureSpec, anchor_staff, image_patches, log_mel
 from scorebridge.tokens.layout import LengthLimits, Steps, encode_features
 from scorebridge.tokens.shifts import shift_and_pad_image
 from scorebridge.tokens.vocabulary import Vocabulary
 
 
-def image_patch_grid(source: Any, name: str) -> np.ndarray:
+def image_patch_grid(source: Any, name: str, spec: FeatureSpec | None = None) -> np.ndarray:
     """The (h, w, 256) pixel patches of one system image (a path or a uint8 (H, W) array) at the centre
-    placement, as evaluation data is placed."""
+    placement, as evaluation data is placed (its staff anchored as ``spec`` says)."""
     path = as_path(source)
     img = read_image(path) if path is not None else source
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 2 or 0 in img.shape:
         raise InputError(name, "an image source must be a non-empty uint8 (H, W) array")
-    return image_patches(shift_and_pad_image(img, 0, 0))
+    return image_patches(shift_and_pad_image(anchor_staff(img, spec.staff_top if spec else 0), 0, 0))
 
 
 def read_feature_source(source: Any, modality: Modality, vocab: Vocabulary, limits: LengthLimits,
@@ -36,7 +36,7 @@ def read_feature_source(source: Any, modality: Modality, vocab: Vocabulary, limi
     name = source_name(source, modality)
     path = as_path(source)
     if modality is Modality.IMAGE:
-        data: Any = [image_patch_grid(source, name)]
+        data: Any = [image_patch_grid(source, name, spec)]
     elif modality is Modality.AUDIO:
         if path is not None:
             audio, rate = read_audio(path)

@@ -50,6 +50,7 @@ class FeatureSpec:
     mel_bins: int = 229  # Onsets and Frames' count: about 13 Hz per band below 1 kHz, under a semitone at C4
     mel_fmin: float = 30.0
     mel_fmax: float = 8_000.0
+    staff_top: int = 0  # pixels: > 0 moves a system's first staff line this far down (``anchor_staff``)
 
     def __post_init__(self) -> None:
         if self.image not in IMAGE_INPUTS:
@@ -60,6 +61,8 @@ class FeatureSpec:
             raise ValueError("mel_rate, mel_hop, mel_fft and mel_bins must be >= 1, with mel_hop <= mel_fft")
         if (1000 * self.mel_hop) % self.mel_rate:
             raise ValueError(f"a mel hop of {self.mel_hop} samples at {self.mel_rate} Hz is not a whole number of ms")
+        if not 0 <= self.staff_top <= 256:
+            raise ValueError(f"staff_top must be in 0..256 px, got {self.staff_top}")
         if not 0 <= self.mel_fmin < self.mel_fmax <= self.mel_rate / 2:
             raise ValueError("mel band must satisfy 0 <= fmin < fmax <= mel_rate / 2")
 
@@ -93,6 +96,26 @@ CODES = FeatureSpec()  # every source as tokens: the shipped model's inputs
 
 
 # images ------------------------------------------------------------------------------------------------------
+STAFF_LINE_SHARE = 0.6  # a staff line's row holds at least this share of the inkiest row's ink
+
+
+def anchor_staff(img: np.ndarray, top: int, patch: int = IMAGE_PATCH_PX) -> np.ndarray:
+    """Pad the top of a uint8 (H, W) system image with paper so that its first staff line lies ``top`` px down,
+    or ``top`` plus a whole number of patches where more than ``top`` px of ink sit above it; nothing is cut.
+
+    A crop's height follows its content (ledger lines, marks), so the staff would otherwise sit at a different
+    height in every image, and a patch's pixels alone would not tell a note's pitch. Staff lines are found as the
+    rows that ink crosses almost from end to end; an image without such a row is returned as it is."""
+    if top <= 0:
+        return img
+    ink = 1.0 - img.astype(np.float32).mean(axis=1) / 255.0
+    if not ink.size or ink.max() < 0.3:  # no row crossed by a line: nothing to anchor on
+        return img
+    first = int(np.argmax(ink >= STAFF_LINE_SHARE * ink.max()))
+    pad = top - first if first <= top else (top - first) % patch
+    return np.pad(img, ((pad, 0), (0, 0)), constant_values=255) if pad else img
+
+
 def image_patches(img: np.ndarray, patch: int = IMAGE_PATCH_PX) -> np.ndarray:
     """uint8 (H, W) gray image (255 = paper) -> float32 (h, w, patch * patch) ink in [0, 1], padded with paper at
     the right and bottom to whole patches. Patch (r, c) holds rows r*patch.. and columns c*patch.., row-major."""

@@ -28,7 +28,7 @@ from scorebridge.data.schema import Sample, from_record
 from scorebridge.errors import InputError
 from scorebridge.midi.tokenizer import MidiTokenizer
 from scorebridge.modality import Modality, Task
-from scorebridge.tokens.features import FeatureSpec, image_patches, log_mel
+from scorebridge.tokens.features import FeatureSpec, anchor_staff, image_patches, log_mel
 from scorebridge.tokens.layout import LengthLimits, encode, encode_features, with_sos_eos
 from scorebridge.tokens.shifts import AUDIO_SHIFTS, IMAGE_SHIFTS, shift_and_pad_image, shift_audio, shifted_image_size
 from scorebridge.tokens.vocabulary import Vocabulary
@@ -69,7 +69,9 @@ def raw_row(folder: Path, dataset: str, r: dict[str, Any], spec: FeatureSpec) ->
     held = {MODALITY_KEYS[m] for m in r.get("modalities", ())}
     image = None
     if Modality.IMAGE in held and spec.image == "pixels" and r.get("image_hw"):
-        h, w = shifted_image_size(*r["image_hw"])
+        height, width = r["image_hw"]
+        # anchoring the staff pads the top by at most staff_top + a patch: count the rows it may add
+        h, w = shifted_image_size(height + (spec.staff_top + IMAGE_PATCH_PX - 1 if spec.staff_top else 0), width)
         image = (1, 1, h // IMAGE_PATCH_PX, w // IMAGE_PATCH_PX, 1)
     audio = None
     if Modality.AUDIO in held and spec.audio == "mel" and r.get("audio_samples"):
@@ -88,7 +90,7 @@ def source_features(sample: Sample, modality: Modality, spec: FeatureSpec, rng: 
         if sample.image is None:
             raise SkipExample(f"{sample.id} has no image")
         dx, dy = IMAGE_SHIFTS[int(rng.integers(len(IMAGE_SHIFTS)))] if rng is not None else (0, 0)
-        img = shift_and_pad_image(sample.image, dx, dy)
+        img = shift_and_pad_image(anchor_staff(sample.image, spec.staff_top), dx, dy)
         if rng is not None and degrade_image:
             img = degrade(img, rng)
         return [image_patches(img)]
