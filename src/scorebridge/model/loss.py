@@ -13,6 +13,10 @@ attends near source column x of X with x / X ≈ t / T: a score is read left to 
 the alignment is close to that diagonal. A small model trained from scratch otherwise learns the language of the
 targets long before it learns where to look (README, "A CPU proof"); the prior only penalises attention far
 from the diagonal (a Gaussian band of width ``guide_width``), so key and clef lookups stay possible.
+
+CTC on the encoder (hybrid CTC/attention, Watanabe et al., 2017) optionally reads the encoder states, in source
+order, as the LMX target with blanks: it teaches the encoder where each symbol of a notation target is. Rows
+with another target, or a target the source is too short to emit, add nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class LossResult:
     row_correct: Tensor
     row_tokens: Tensor
     guide: Tensor | None = None  # mean guided-attention penalty per target step (detached), when it was used
+    ctc: Tensor | None = None  # CTC loss per scored notation token (detached), when it was used
 
 
 def _chunk_sums(model: Translator, hidden: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
@@ -65,13 +70,39 @@ def diagonal_penalty(src_x: Tensor, src_pad: Tensor, tgt_real: Tensor, width: fl
     return 1.0 - torch.exp(-((v[:, :, None] - u[:, None, :]) ** 2) / (2 * width * width))
 
 
+def encoder_ctc_sum(model: Translator, memory: Tensor, batch: TranslationBatch, notation: int,
+                    block_start: int) -> Tensor:
+    """Summed CTC loss of the encoder's LMX read-out over the rows whose target modality index is ``notation``
+    (LMX ids ``block_start`` + class - 1; class 0 is the blank)."""
+    if model.ctc_head is None:
+        raise ValueError("this model has no CTC head (ModelConfig.ctc_classes = 0)")
+    rows = (batch.tgt_modality == notation).nonzero().flatten()
+    if not len(rows):
+        return memory.sum() * 0.0
+    labels = batch.tgt_tokens[rows, 1:, 0]
+    inside = (labels >= block_start) & (labels < block_start + model.ctc_head.out_features - 1)
+    targets = torch.where(inside, labels - block_start + 1, torch.zeros_like(labels))
+    target_lengths = inside.sum(dim=1)  # SOS is dropped; EOS and PAD fall outside the block
+    order = torch.argsort((~inside).to(torch.int8), dim=1, stable=True)  # the LMX ids first, in order
+    targets = targets.gather(1, order)
+    log_probs = model.ctc_head(memory[rows]).float().log_softmax(dim=-1).transpose(0, 1)  # (S, rows, classes)
+    input_lengths = (~batch.src_pad[rows]).sum(dim=1)
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="sum",
+                      zero_infinity=True)
+
+
 def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: int = 4096,
-                     one_slot_steps: bool = True, guide: float = 0.0, guide_width: float = 0.2) -> LossResult:
+                     one_slot_steps: bool = True, guide: float = 0.0, guide_width: float = 0.2, ctc: float = 0.0,
+                     ctc_notation: int = 1, ctc_start: int = 0) -> LossResult:
     """Teacher-forced loss of `batch`; the sub-decoder sees at most `chunk_steps` steps at once. `one_slot_steps`
     False runs every step on all slots (the same loss at more FLOPs; benchmarks compare the two). `guide` > 0
-    adds that weight times the guided-attention penalty of every decoder layer, per scored step, to the loss."""
+    adds that weight times the guided-attention penalty of every decoder layer, per scored step, to the loss;
+    `ctc` > 0 adds that weight times the encoder's CTC loss (``encoder_ctc_sum``) of the rows whose target modality
+    index is `ctc_notation` (LMX ids from `ctc_start`)."""
     if chunk_steps < 1:
         raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
+    if ctc < 0:
+        raise ValueError(f"ctc must be >= 0, got {ctc}")
     if guide < 0 or not guide_width > 0:
         raise ValueError(f"guide must be >= 0 and guide_width > 0, got {guide}, {guide_width}")
     layers = range(len(model.decoder)) if guide > 0 else ()
@@ -84,6 +115,7 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
         band = diagonal_penalty(batch.src_x, batch.src_pad, real, guide_width)
         attention = torch.stack([w.float() for w in out.cross_attention.values()]).mean(dim=0)  # (B, T-1, S)
         guide_sum = ((attention * band).sum(dim=-1) * real).sum()
+    ctc_sum = encoder_ctc_sum(model, out.memory, batch, ctc_notation, ctc_start) if ctc > 0 else None
     b, t = labels.shape[:2]
     rows = torch.arange(b, device=labels.device).repeat_interleave(t)
     hidden = hidden.reshape(-1, hidden.shape[-1])
@@ -117,6 +149,8 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
     loss_sum = step_loss.sum() + 0.0 * model.sub.emb.weight[:1].sum()
     if guide_sum is not None:
         loss_sum = loss_sum + guide * guide_sum
+    if ctc_sum is not None:
+        loss_sum = loss_sum + ctc * ctc_sum
     denom = tokens.clamp_min(1)
 
     def per_row(values: Tensor) -> Tensor:
@@ -124,4 +158,5 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
 
     guide_mean = None if guide_sum is None else (guide_sum / (labels != 0).any(dim=-1).sum().clamp_min(1)).detach()
     return LossResult(loss_sum / denom, loss_sum, (step_right.sum().float() / denom).detach(), tokens.detach(),
-                      per_row(step_loss), per_row(step_right), per_row(step_tokens), guide_mean)
+                      per_row(step_loss), per_row(step_right), per_row(step_tokens), guide_mean,
+                      None if ctc_sum is None else (ctc_sum / denom).detach())

@@ -61,6 +61,7 @@ class DecoderOutput:
 
     hidden: Tensor
     cross_attention: dict[int, Tensor]
+    memory: Tensor | None = None  # the encoder states it read (teacher-forced ``decoder_output`` only)
 
 
 def _check_range(values: Tensor, limit: int, name: str) -> None:
@@ -91,6 +92,9 @@ class Translator(nn.Module):
                                      for _ in range(c.dec_layers))
         self.dec_norm = nn.LayerNorm(c.d_model)
         self.sub = SubDecoder(c.vocab_size, c.n_slots, c.d_model, c.sub_heads, c.d_ff, c.sub_layers, c.dropout)
+        # a training aid (hybrid CTC/attention, Watanabe et al. 2017): encoder states read out as LMX tokens in
+        # source order, so the encoder learns where each symbol is before the decoder has learned to look
+        self.ctc_head = nn.Linear(c.d_model, c.ctc_classes) if c.ctc_classes else None
         self.apply(_init_weights)
         with torch.no_grad():
             self.tok_emb.weight[0].zero_()
@@ -180,8 +184,9 @@ class Translator(nn.Module):
         """`decoder_states` plus the cross-attention weights (B, T-1, S) of `attention_layers`."""
         memory = self.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                              batch.src_pad, batch.src_features)
-        return self.decode_with_attention(memory, batch.src_pad, batch.tgt_tokens[:, :-1], batch.tgt_x[:, :-1],
-                                          batch.tgt_y[:, :-1], batch.tgt_modality, None, attention_layers)
+        out = self.decode_with_attention(memory, batch.src_pad, batch.tgt_tokens[:, :-1], batch.tgt_x[:, :-1],
+                                         batch.tgt_y[:, :-1], batch.tgt_modality, None, attention_layers)
+        return dataclasses.replace(out, memory=memory)
 
 
 def _key_mask(src_pad: Tensor) -> Tensor:

@@ -41,7 +41,8 @@ def vocabulary_for(info: BakeInfo) -> Vocabulary:
 def model_config_for(config: TrainConfig, vocab: Vocabulary) -> ModelConfig:
     """The recipe's preset for this vocabulary; checks that the position tables cover the length limits."""
     mcfg = model_preset(config.model, vocab.size)
-    changes: dict[str, Any] = {"n_slots": vocab.n_slots, "feature_dim": config.inputs.dim}
+    changes: dict[str, Any] = {"n_slots": vocab.n_slots, "feature_dim": config.inputs.dim,
+                               "ctc_classes": len(vocab.block(Modality.NOTATION)) + 1 if config.ctc else 0}
     if config.dropout is not None:
         changes["dropout"] = config.dropout
     mcfg = dataclasses.replace(mcfg, **changes)

@@ -24,11 +24,12 @@ from torch.utils.data import DataLoader
 from scorebridge.checkpoint import config_to_dict, load_weights_strict
 from scorebridge.deadline import Deadline
 from scorebridge.errors import InputError
+from scorebridge.modality import Modality
 from scorebridge.model import TranslationBatch, Translator, save_translator, translation_loss
 
 from . import run_folder as rf
 from .assemble import model_extra, new_model, start_from, vocabulary_for
-from .batches import ExampleSource, StepBatches, StepData, build_pools
+from .batches import MODALITY_INDEX, ExampleSource, StepBatches, StepData, build_pools
 from .distributed import DistEnv, all_sum, all_sum_tensor, barrier, gather_objects, init_distributed, shutdown
 from .recipe import OptimConfig, TrainConfig
 from .shards import read_bake_info, read_rows
@@ -50,13 +51,15 @@ class TrainReport:
 class LossModule(nn.Module):
     """The translator and its loss as one forward, so that DDP sees every parameter used inside forward."""
 
-    def __init__(self, model: Translator, guide: float = 0.0, guide_width: float = 0.2) -> None:
+    def __init__(self, model: Translator, guide: float = 0.0, guide_width: float = 0.2, ctc: float = 0.0,
+                 ctc_start: int = 0) -> None:
         super().__init__()
         self.model = model
-        self.guide, self.guide_width = guide, guide_width
+        self.guide, self.guide_width, self.ctc, self.ctc_start = guide, guide_width, ctc, ctc_start
 
     def forward(self, batch: TranslationBatch) -> tuple[torch.Tensor, ...]:
-        r = translation_loss(self.model, batch, guide=self.guide, guide_width=self.guide_width)
+        r = translation_loss(self.model, batch, guide=self.guide, guide_width=self.guide_width, ctc=self.ctc,
+                             ctc_notation=MODALITY_INDEX[Modality.NOTATION], ctc_start=self.ctc_start)
         return r.loss_sum, r.row_loss, r.row_correct, r.row_tokens
 
 
@@ -193,7 +196,8 @@ class _Trainer:
         barrier(env)
         if resume:
             self._resume()
-        self.forward: nn.Module = LossModule(self.model, config.guided_attention, config.guided_width)
+        self.forward: nn.Module = LossModule(self.model, config.guided_attention, config.guided_width, config.ctc,
+                                             self.vocab.block(Modality.NOTATION).start)
         if env.distributed:
             ids = [env.device.index] if env.device.type == "cuda" else None
             self.forward = DistributedDataParallel(self.forward, device_ids=ids)

@@ -1,5 +1,6 @@
-"""The guided-attention prior (model/loss.py): a diagonal band over (target step, source column), added to the
-loss only when asked, with gradients that move cross-attention towards the band."""
+"""Training aids for alignment (model/loss.py): the guided-attention prior, a diagonal band over (target step,
+source column), and a CTC loss on the encoder for notation targets; each added to the loss only when asked, with
+gradients that do what they are for."""
 
 from __future__ import annotations
 
@@ -67,3 +68,54 @@ def test_guide_alone_pulls_attention_onto_the_diagonal():
         opt.step()
     after = float(translation_loss(model, batch, guide=1.0).guide)
     assert after < 0.5 * before, (before, after)
+
+
+def _ctc_batch(vocab: int, start: int) -> TranslationBatch:
+    """Two notation rows (LMX ids from ``start``) of 5 and 3 tokens over 12 source steps, and one MIDI row."""
+    b, s, t = 3, 12, 7
+    tgt = torch.zeros(b, t, 4, dtype=torch.long)
+    tgt[:, 0, 0] = 3  # SOS
+    tgt[0, 1:6, 0] = torch.tensor([start, start + 4, start + 4, start + 2, start + 9])
+    tgt[0, 6, 0] = 7  # EOS (outside the LMX block)
+    tgt[1, 1:4, 0] = torch.tensor([start + 1, start + 2, start + 3])
+    tgt[1, 4, 0] = 7
+    tgt[2, 1:6, 0] = torch.tensor([250, 251, 252, 253, 254])
+    pad = torch.zeros(b, s, dtype=torch.bool)
+    pad[1, 9:] = True
+    g = torch.Generator().manual_seed(1)
+    return TranslationBatch(
+        src_tokens=torch.randint(1, vocab, (b, s, 4), generator=g), src_x=torch.arange(s).expand(b, -1),
+        src_y=torch.zeros(b, s, dtype=torch.long), src_pad=pad, src_modality=torch.tensor([0, 0, 3]),
+        tgt_tokens=tgt, tgt_x=torch.arange(t).expand(b, -1), tgt_y=torch.zeros(b, t, dtype=torch.long),
+        tgt_modality=torch.tensor([1, 1, 2]))
+
+
+def test_encoder_ctc_reads_notation_rows_and_learns_them():
+    from scorebridge.model.loss import encoder_ctc_sum
+
+    start = 20
+    torch.manual_seed(0)
+    config = dataclasses.replace(model_preset("tiny", vocab_size=300), dropout=0.0, ctc_classes=16)
+    model = Translator(config)
+    batch = _ctc_batch(300, start)
+    plain = translation_loss(model, batch)
+    with_ctc = translation_loss(model, batch, ctc=0.5, ctc_notation=1, ctc_start=start)
+    assert plain.ctc is None and with_ctc.ctc is not None and float(with_ctc.ctc) > 0
+    assert torch.allclose(with_ctc.row_loss, plain.row_loss)
+    memory = model.decoder_output(batch).memory
+    total = encoder_ctc_sum(model, memory, batch, 1, start)
+    # the MIDI row adds nothing: the sum equals that of the two notation rows alone
+    only = dataclasses.replace(batch, **{f: getattr(batch, f)[:2] for f in (
+        "src_tokens", "src_x", "src_y", "src_pad", "src_modality", "tgt_tokens", "tgt_x", "tgt_y", "tgt_modality")})
+    assert torch.allclose(total, encoder_ctc_sum(model, model.decoder_output(only).memory, only, 1, start),
+                          rtol=1e-5)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = float(total.detach())
+    for _ in range(80):
+        loss = encoder_ctc_sum(model, model.decoder_output(batch).memory, batch, 1, start)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.2 * first, (first, float(loss))
+    with pytest.raises(ValueError, match="no CTC head"):
+        encoder_ctc_sum(Translator(model_preset("tiny", vocab_size=300)), memory, batch, 1, start)
