@@ -183,7 +183,7 @@ def _preview(spec: JobSpec, out: Path, audio_engine: str | None, problems: list[
     try:
         convert.render(spec.input, "audio", out / PREVIEW)
     except (ScorebridgeError, ValueError) as exc:
-        problems.append(f"playing your MIDI file: {getattr(exc, 'problem', None) or exc}")
+        problems.append(f"your MIDI file could not be played back: {getattr(exc, 'problem', None) or exc}")
         return None
     return PREVIEW
 
@@ -197,7 +197,8 @@ def _write_lmx(out: Path, problems: list[str]) -> None:
     try:
         translate_file(TranslateRequest(xml, out / "score.lmx"), progress=False)
     except (ScorebridgeError, ValueError) as exc:
-        problems.append(f"LMX text: {getattr(exc, 'problem', None) or exc}")
+        problems.append("the LMX text version was not made (the MusicXML score is): "
+                        f"{getattr(exc, 'problem', None) or exc}")
 
 
 def _score_view(spec: JobSpec, out: Path, problems: list[str]) -> tuple[tuple[str, ...], str | None]:
@@ -210,7 +211,7 @@ def _score_view(spec: JobSpec, out: Path, problems: list[str]) -> tuple[tuple[st
     try:
         engraved = engrave(xml)
     except ScorebridgeError as exc:
-        problems.append(f"score display: {getattr(exc, 'problem', None) or exc}")
+        problems.append(f"the score could not be shown: {getattr(exc, 'problem', None) or exc}")
         return (), None
     pages = []
     for i, svg in enumerate(engraved.pages, start=1):
@@ -262,7 +263,7 @@ def _roll(spec: JobSpec, out: Path, problems: list[str]) -> str | None:
     try:
         notes = read_midi(source)
     except ScorebridgeError as exc:
-        problems.append(f"piano roll: {getattr(exc, 'problem', None) or exc}")
+        problems.append(f"the piano roll could not be drawn: {getattr(exc, 'problem', None) or exc}")
         return None
     write_text(out / "notes.json", json.dumps(roll_json(notes)) + "\n")
     return "notes.json"

@@ -19,7 +19,9 @@ async function detail(r) {
   catch (e) { return `the server answered ${r.status}`; }
 }
 
-function showError(message) { $("error").textContent = message; $("error").hidden = !message; }
+function sentence(text) { return text ? text[0].toUpperCase() + text.slice(1) : text; }
+
+function showError(message) { $("error").textContent = sentence(message); $("error").hidden = !message; }
 
 function setStatus(text, step = 0, steps = 1) {
   $("progress").hidden = !text;
@@ -41,6 +43,7 @@ function chooseFile(file) {
   $("go").disabled = !file;
   showError("");
   setStatus("");
+  resetResult();  // the shown results belong to the previous file
   const source = file ? sourceOf(file) : null;
   offerTargets(source);
   showInput(file, source);
@@ -58,7 +61,7 @@ function offerTargets(source) {
       checked = spec.default.includes(target);
       if (target === source) { checked = true; enabled = false; reason = "always made from a score"; }
       else if (spec.need_model.includes(target)) {
-        reason = info.model ? "by the model: slow, check the result" : "needs a model (not loaded)";
+        reason = info.model ? "by the model: slow, check the result" : "needs a model, which is not loaded";
         if (!info.model) { enabled = false; checked = false; }
       }
     }
@@ -130,7 +133,7 @@ function track(id, job) {
       await showResult(data);
     } else if (data.state === "failed") {
       setStatus("");
-      finish(`Nothing could be made of this file: ${data.error || "the job failed"}`);
+      finish(sentence(data.error || "nothing could be made of this file"));
     } else state.poll = setTimeout(tick, 400);
   };
   tick();
@@ -192,7 +195,10 @@ async function addPage(url) {
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   const inner = svg.querySelector("svg");  // sized by percent of the outer box: pin it before cropping that box
   if (inner) { inner.setAttribute("width", w); inner.setAttribute("height", h); }
-  svg.setAttribute("viewBox", cropBox(svg, w, h));
+  const box = cropBox(svg, w, h);
+  svg.setAttribute("viewBox", box);
+  // a short score (one system of a few measures) keeps the size a full system would have, not the page's width
+  svg.style.maxWidth = `${Math.min(100, 105 * parseFloat(box.split(" ")[2]) / w)}%`;
   svg.addEventListener("click", (ev) => {
     const g = ev.target.closest("g.measure:not(.bounding-box)");
     const m = g && state.measures.find((x) => x.id === g.id);
