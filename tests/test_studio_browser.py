@@ -18,6 +18,7 @@ import uvicorn
 from PIL import Image
 
 from _model_fixtures import AUDIO_RATE, NOTES
+from _studio_fakes import by_name
 from scorebridge.midi import write_midi
 from scorebridge.studio import StudioConfig, create_app
 
@@ -27,21 +28,33 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture
-def server(tmp_path):
+def serve(app):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(StudioConfig(workdir=tmp_path)), host="127.0.0.1", port=port,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     end = time.monotonic() + 20
     while not srv.started:
         assert time.monotonic() < end and thread.is_alive(), "the studio server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    return srv, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv, thread, url = serve(create_app(StudioConfig(workdir=tmp_path)))
+    yield url
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def fake_server(tmp_path):
+    """A studio whose jobs are the fakes of _studio_fakes, chosen by the upload's name."""
+    srv, thread, url = serve(create_app(StudioConfig(workdir=tmp_path), job=by_name))
+    yield url
     srv.should_exit = True
     thread.join(10)
 
@@ -143,4 +156,21 @@ def test_targets_are_offered_per_input_type(server, browser, tmp_path):
     # a new file clears the previous job's status and player
     page.set_input_files("#file", str(EXAMPLE))
     assert page.is_hidden("#progress") and page.text_content("#status") == ""
+    assert not problems, problems
+
+
+def test_cautions_and_problems_are_listed_not_done_done(fake_server, browser, tmp_path):
+    score = tmp_path / "noted.musicxml"
+    score.write_bytes(EXAMPLE.read_bytes())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = console_problems(page)
+    page.goto(fake_server + "/")
+    page.wait_for_function("() => document.getElementById('model-state').textContent !== ''")
+    page.set_input_files("#file", str(score))
+    page.click("#go")
+    page.wait_for_selector("#warnings li")
+    assert page.text_content("#warnings li") == "the built-in model cannot read scores reliably yet: check the result"
+    assert page.text_content("#problems li") == "score: system 2 was cut short" and page.is_visible("#problems")
+    status = page.text_content("#status")
+    assert status.startswith("finished in") and "read the notes" in status and "done" not in status
     assert not problems, problems
