@@ -38,7 +38,7 @@ TARGET_WORDS = {Modality.NOTATION: "score", Modality.MIDI: "MIDI", Modality.AUDI
                 Modality.IMAGE: "page image"}
 SOURCE_WORDS = {Modality.IMAGE: "page", Modality.AUDIO: "recording", Modality.MIDI: "MIDI file",
                 Modality.NOTATION: "score"}
-UNITS = {Modality.IMAGE: "systems", Modality.AUDIO: "10-second sections", Modality.MIDI: "sections",
+UNITS = {Modality.IMAGE: "systems", Modality.AUDIO: "10-second sections", Modality.MIDI: "10-second sections",
          Modality.NOTATION: "parts"}
 
 Progress = Callable[[int, int, str], None]
