@@ -116,6 +116,33 @@ def test_a_midi_file_becomes_a_score_and_a_piano_roll(client, files):
     assert {"score.musicxml", "score.png", "notes.json"} <= names(job) and job["pages"] and job["audio"] is None
     roll = client.get(job["notes"]).json()
     assert [n[2] for n in roll["notes"]] == [n.pitch for n in NOTES]
+    preview = client.get(job["input_audio"])  # the upload itself, played by FluidSynth, to hear beside the score
+    assert preview.headers["content-type"] == "audio/wav" and sf.read(io.BytesIO(preview.content))[0].any()
+    assert job["warnings"] == []  # no model route: nothing to caution about
+
+
+@pytest.mark.parametrize(("name", "targets", "words"), [
+    ("song.mid", "midi", "already a MIDI file"), ("song.mid", "notation,midi", "already a MIDI file"),
+    ("clip.wav", "audio", "already a recording"),
+])
+def test_a_target_equal_to_the_source_is_refused_in_words(client, files, name, targets, words):
+    r = post(client, (files / name).read_bytes(), name, targets)
+    assert r.status_code == 422 and words in r.json()["detail"], r.text
+    assert "route" not in r.json()["detail"]
+
+
+def test_info_offers_targets_per_input_type(client):
+    info = client.get("/api/info").json()
+    inputs = info["inputs"]
+    assert inputs[".mid"] == "midi" and inputs[".png"] == "image" and inputs[".krn"] == "notation"
+    sources = info["sources"]
+    assert "midi" not in sources["midi"]["targets"] and "audio" not in sources["audio"]["targets"]
+    assert "image" not in sources["image"]["targets"] and "notation" in sources["notation"]["targets"]
+    assert sources["midi"]["default"] == ["notation", "image"]  # the routes without a model
+    assert sources["notation"]["default"] == ["midi", "image", "audio"]
+    assert sources["image"]["default"] == ["notation"] and sources["audio"]["default"] == ["midi"]
+    for source in sources.values():
+        assert set(source["default"]) <= set(source["targets"])
 
 
 @pytest.mark.parametrize(("name", "targets"), [("song.mid", "audio"), ("clip.wav", "midi"), ("page.png", "notation")])

@@ -130,3 +130,45 @@ def test_serve_flags_and_loopback():
         QueueLimits(job_seconds=0)
     with pytest.raises(ValueError):
         QueueLimits(job_memory_mb=1)
+
+
+class _Result:
+    engine = "model"
+    problems = ("system 0: the music stopped early",)
+
+
+class _Noted(_Result):
+    notes = ["the built-in model cannot read scores reliably yet: check the result against the page"]
+
+
+@pytest.mark.parametrize("result", [_Result, _Noted])
+def test_results_notes_become_warnings_once_and_problems_name_the_target(monkeypatch, tmp_path, result):
+    from scorebridge.modality import Modality
+    from scorebridge.studio import work
+
+    def fake(request, model=None, *, options=None, progress=True):
+        request.output.write_bytes(b"made")
+        progress(1, 1)
+        return result()
+
+    monkeypatch.setattr(work, "translate_file", fake)
+    spec = work.JobSpec(tmp_path / "input.png", Modality.IMAGE, (Modality.MIDI, Modality.AUDIO), "page.png")
+    job = work.run_job(spec, tmp_path / "out")
+    assert job.warnings == tuple(getattr(result, "notes", ()))  # two targets, one note each: shown once
+    assert {"MIDI: system 0: the music stopped early", "audio: system 0: the music stopped early"} <= set(job.problems)
+    assert job.audio == "score.wav" and job.input_audio is None
+
+
+def test_targets_per_source_and_refusals_in_words():
+    from scorebridge.errors import ScorebridgeError
+    from scorebridge.modality import Modality
+    from scorebridge.studio.work import JobSpec, check_spec, default_targets, targets_for
+
+    for source in Modality:
+        assert set(default_targets(source)) <= set(targets_for(source)) and source not in default_targets(source)
+    assert Modality.MIDI not in targets_for(Modality.MIDI)
+    with pytest.raises(ScorebridgeError, match="already a MIDI file: choose what to make of it"):
+        check_spec(JobSpec(Path("input.mid"), Modality.MIDI, (Modality.MIDI,), "song.mid"), True)
+    with pytest.raises(ScorebridgeError, match="making MIDI from a page needs a trained model"):
+        check_spec(JobSpec(Path("input.png"), Modality.IMAGE, (Modality.MIDI,), "page.png"), False)
+    check_spec(JobSpec(Path("input.krn"), Modality.NOTATION, (Modality.NOTATION,), "tune.krn"), False)  # MusicXML

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,9 +158,10 @@ def needs_model(engine: str) -> bool:
 
 
 def translate_file(request: TranslateRequest, model: Any = None, *, options: Any = None,
-                   progress: bool = True) -> TranslateResult:
+                   progress: bool | Callable[[int, int], None] = True) -> TranslateResult:
     """Translate ``request.input`` into ``request.output`` (written atomically). ``model``: a
-    ``ScoreBridgeModel`` for model routes (see ``plan``)."""
+    ``ScoreBridgeModel`` for model routes (see ``plan``). ``progress``: a terminal bar (True), none (False), or
+    a function called (done, total) after each window or system of a model route."""
     source, target, engine = plan(request)
     if source is Modality.NOTATION:  # no model, no torch import (seconds) for the deterministic routes
         return _from_notation(request, target, engine)
@@ -169,14 +171,15 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
         raise InputError(request.input, f"{source} -> {target} needs a model (--weights)")
     from scorebridge.inference.longform import LongformOptions
 
-    kwargs: dict[str, Any] = {"longform": LongformOptions(progress=progress)}
+    report = progress if callable(progress) else None
+    kwargs: dict[str, Any] = {"longform": LongformOptions(progress=progress is True, report=report)}
     if options is not None:
         kwargs["options"] = options
     out = request.output
     if source is Modality.IMAGE:
         return _from_pages(request, model, target, engine, kwargs)
     if source is Modality.AUDIO and target is Modality.IMAGE:
-        return _audio_to_image(request, model, options)
+        return _audio_to_image(request, model, options, report)
     if source is Modality.AUDIO:
         result = model.translate_long(request.input, to=Modality.MIDI, **kwargs)
         if target is Modality.MIDI:
@@ -213,7 +216,8 @@ def _midi_to_notation(request: TranslateRequest, target: Modality, engine: str) 
 WINDOW_MS = 10_000
 
 
-def _audio_to_image(request: TranslateRequest, model: Any, options: Any) -> TranslateResult:
+def _audio_to_image(request: TranslateRequest, model: Any, options: Any,
+                    report: Callable[[int, int], None] | None = None) -> TranslateResult:
     """Each 10 s window of the recording becomes the system(s) the model generates for it, stacked into one PNG."""
     from PIL import Image
 
@@ -228,6 +232,8 @@ def _audio_to_image(request: TranslateRequest, model: Any, options: Any) -> Tran
         result = model.translate((chunk, rate), to=Modality.IMAGE, options=options or DecodingOptions())
         systems += list(result.systems)
         problems += [f"window {i}: {p}" for p in result.problems]
+        if report is not None:
+            report(i + 1, count)
     if not systems:
         raise InputError(request.input, f"the model generated no complete image system in {count} windows")
     with atomic_path(request.output) as tmp:

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,7 +70,8 @@ class LongformOptions:
     """How long inputs are cut. ``window_ms``: audio and MIDI windows (whole 10 ms ticks); ``midi_overlap_ms``:
     how much of each MIDI window the previous one already rendered (its audio becomes the prefix; 0 = plain
     concatenation); ``cut``/``prefix_divisor``/``attention_layers``: the image -> audio window rules (the
-    weights of those decoder layers, averaged); ``decode_chunk_frames``: audio codec frames decoded at once."""
+    weights of those decoder layers, averaged); ``decode_chunk_frames``: audio codec frames decoded at once;
+    ``report``: called (done, total) after each window or system (a studio's progress; tqdm's bar is for terminals)."""
 
     window_ms: int = 10_000
     midi_overlap_ms: int = 2_000
@@ -79,6 +80,7 @@ class LongformOptions:
     attention_layers: tuple[int, ...] = (-2,)
     decode_chunk_frames: int = 4096
     progress: bool = True
+    report: Callable[[int, int], None] | None = None
 
     def __post_init__(self) -> None:
         if self.window_ms <= 0 or self.window_ms % MIDI_TICK_MS:
@@ -184,7 +186,16 @@ class PageTranslation:
 
 # helpers -----------------------------------------------------------------------------------------------
 def _bar(items: Any, total: int, desc: str, options: LongformOptions) -> Any:
+    if options.report is not None:
+        items = _reported(items, total, options.report)
     return tqdm(items, total=total, desc=desc, unit="window", disable=not options.progress, leave=False)
+
+
+def _reported(items: Iterable[Any], total: int, report: Callable[[int, int], None]) -> Iterator[Any]:
+    """``items``, calling ``report(done, total)`` once the loop body of each has run (the next one is asked for)."""
+    for done, item in enumerate(items, start=1):
+        yield item
+        report(done, total)
 
 
 def audio_chunks(audio: Any, sr: int | None, window_ms: int) -> tuple[int, int, Iterator[np.ndarray]]:
@@ -332,7 +343,7 @@ def synthesize(model: ScoreBridgeModel, notes: Any, *, options: DecodingOptions 
         codes = _audio_codes(out.steps, model, problems, f"window {k}")
         if k == len(windows) - 1:
             kept.append(codes)
-            break
+            continue  # the last window (not break: its progress is reported when the loop asks for the next)
         if codes.shape[1] < keep[k]:
             problems.append(f"window {k}: {codes.shape[1]} frames generated, {keep[k]} expected")
         kept.append(codes[:, : keep[k]])

@@ -30,7 +30,14 @@ from scorebridge.studio.guard import GuardMiddleware, allowed_names
 from scorebridge.studio.jobs import Job, JobQueue, QueueFull, QueueLimits
 from scorebridge.studio.roots import JobRoot
 from scorebridge.studio.uploads import HEAD_BYTES, UploadLimits, display_name, sniff
-from scorebridge.studio.work import JobSpec, check_spec, model_targets, run_studio_job, targets_for
+from scorebridge.studio.work import (
+    JobSpec,
+    check_spec,
+    default_targets,
+    model_targets,
+    run_studio_job,
+    targets_for,
+)
 from scorebridge.studio.workers import JobFunction, ModelSource, ProcessWorker
 from scorebridge.translate import INPUTS
 
@@ -39,8 +46,9 @@ log = logging.getLogger(__name__)
 MEDIA_TYPES = {".svg": "image/svg+xml", ".json": "application/json", ".wav": "audio/wav", ".png": "image/png",
                ".mid": "audio/midi", ".musicxml": "application/vnd.recordare.musicxml+xml",
                ".lmx": "text/plain; charset=utf-8"}
+# font-src data:: Verovio's SVG embeds its music font (Leipzig) as a data: URL, used for the note of a tempo mark
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+       "font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 FORM_SLACK = 64 * 1024  # multipart headers and the targets field around the file
 WARM_MODULES = ("scorebridge.studio.work", "scorebridge.convert", "scorebridge.render", "scorebridge.midi",
                 "music21", "numpy", "soundfile", "PIL.Image")  # what every route imports: ~1 s, ~90 MB
@@ -110,8 +118,10 @@ def create_app(config: StudioConfig = StudioConfig(), model: ModelSource | None 
     @app.get("/api/info", summary="What this server can do")
     def info() -> dict[str, Any]:
         sources = {m.value: {"targets": [t.value for t in targets_for(m)],
-                             "need_model": [t.value for t in model_targets(m)]} for m in Modality}
+                             "need_model": [t.value for t in model_targets(m)],
+                             "default": [t.value for t in default_targets(m)]} for m in Modality}
         return {"model": have_model, "sources": sources, "suffixes": sorted(INPUTS),
+                "inputs": {suffix: m.value for suffix, m in sorted(INPUTS.items())},
                 "max_upload_bytes": config.uploads.max_bytes, "queue": jobs.stats(),
                 "limits": {"job_seconds": config.queue.job_seconds, "job_memory_mb": config.queue.job_memory_mb}}
 
@@ -230,4 +240,6 @@ def _status(job: Job) -> dict[str, Any]:
         for key in ("measures", "audio", "notes"):
             data[key] = base + result[key] if result[key] else None
         data["problems"] = list(result["problems"])
+        data["warnings"] = list(result["warnings"])
+        data["input_audio"] = base + result["input_audio"] if result["input_audio"] else None
     return data

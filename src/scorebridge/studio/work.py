@@ -1,9 +1,11 @@
 """One studio job: an uploaded file translated into each chosen target, plus what the page shows.
 
 Every target goes through ``scorebridge.translate`` (the same routes as `scorebridge translate`), into fixed
-names in the job's ``out`` folder. Then the page's views: the score engraved by Verovio as SVG pages, when
-each drawn measure sounds (``measures.json``: from Verovio's timemap when the audio was played from that
-score, from the ``--align`` spans for image -> audio), and the notes of a MIDI result for the piano roll.
+names in the job's ``out`` folder; model routes report each window or system read, so the page's bar moves
+within a target. Then the page's views: the score engraved by Verovio as SVG pages, when each drawn measure
+sounds (``measures.json``: from Verovio's timemap when the audio was played from that score, from the
+``--align`` spans for image -> audio), the notes of a MIDI result (or upload) for the piano roll, and a
+FluidSynth preview of an uploaded MIDI file so that the input can be heard beside its results.
 """
 
 from __future__ import annotations
@@ -27,7 +29,17 @@ OUTPUT_NAMES = {Modality.NOTATION: "score.musicxml", Modality.MIDI: "score.mid",
                 Modality.IMAGE: "score.png"}
 ORDER = (Modality.NOTATION, Modality.MIDI, Modality.IMAGE, Modality.AUDIO)  # notation first: the views use it
 ALIGNMENT = "alignment.json"
+PREVIEW = "input.wav"  # an uploaded MIDI file, played by FluidSynth
 MAX_ROLL_NOTES = 20_000
+SCALE = 100  # progress steps per target: the bar moves with each window or system of a model route
+
+# what the page calls things (a musician's words, not modality names)
+TARGET_WORDS = {Modality.NOTATION: "score", Modality.MIDI: "MIDI", Modality.AUDIO: "audio",
+                Modality.IMAGE: "page image"}
+SOURCE_WORDS = {Modality.IMAGE: "page", Modality.AUDIO: "recording", Modality.MIDI: "MIDI file",
+                Modality.NOTATION: "score"}
+UNITS = {Modality.IMAGE: "systems", Modality.AUDIO: "10-second sections", Modality.MIDI: "10-second sections",
+         Modality.NOTATION: "parts"}
 
 Progress = Callable[[int, int, str], None]
 
@@ -49,7 +61,9 @@ class JobResult:
     measures: str | None = None  # measures.json, when the score can be followed
     audio: str | None = None
     notes: str | None = None  # notes.json for the piano roll
-    problems: tuple[str, ...] = ()  # per-target failures and decoding notes
+    problems: tuple[str, ...] = ()  # per-target failures and decoding problems, in the page's words
+    warnings: tuple[str, ...] = ()  # how far to trust a result (the translation results' ``notes``), each once
+    input_audio: str | None = None  # the upload made audible (a MIDI file's FluidSynth preview)
 
 
 def targets_for(source: Modality) -> tuple[Modality, ...]:
@@ -61,6 +75,13 @@ def model_targets(source: Modality) -> tuple[Modality, ...]:
     return tuple(t for t in targets_for(source) if (source, t) in ROUTES and needs_model(ROUTES[source, t]))
 
 
+def default_targets(source: Modality) -> tuple[Modality, ...]:
+    """The targets ticked when a file of this type is chosen: every one that needs no model (quick, and as
+    good as the engraver and synthesizer), or for a source only a model reads, what it is usually read for."""
+    free = tuple(t for t in targets_for(source) if t not in model_targets(source) and t is not source)
+    return free or {Modality.IMAGE: (Modality.NOTATION,), Modality.AUDIO: (Modality.MIDI,)}.get(source, ())
+
+
 def check_spec(spec: JobSpec, have_model: bool) -> None:
     """ScorebridgeError for a target that cannot be served. Cheap: it reads nothing but the spec, so that a
     request can be answered before any parsing."""
@@ -69,11 +90,16 @@ def check_spec(spec: JobSpec, have_model: bool) -> None:
     if spec.via not in ("direct", "notation"):
         raise ScorebridgeError("via must be 'direct' or 'notation'")
     for target in spec.targets:
+        if target is spec.source and target not in targets_for(spec.source):
+            others = ", ".join(TARGET_WORDS[t] for t in targets_for(spec.source))
+            raise ScorebridgeError(f"the file is already a {SOURCE_WORDS[spec.source]}: choose what to make "
+                                   f"of it ({others}), not {TARGET_WORDS[target]}")
         if target not in targets_for(spec.source):
-            raise ScorebridgeError(f"no route from {spec.source} to {target}")
+            raise ScorebridgeError(f"a {SOURCE_WORDS[spec.source]} cannot be made into {TARGET_WORDS[target]}")
         if needs_model(_engine(spec, target)) and not have_model:
-            raise ScorebridgeError(f"{spec.source} -> {target} needs a trained model; start the studio without "
-                                   "--no-model (the shipped weights) or with --weights RUN/step-NNNNNNNN")
+            raise ScorebridgeError(f"making {TARGET_WORDS[target]} from a {SOURCE_WORDS[spec.source]} needs a "
+                                   "trained model; start the studio without --no-model (the shipped weights) or "
+                                   "with --weights RUN/step-NNNNNNNN")
 
 
 def _engine(spec: JobSpec, target: Modality) -> str:
@@ -86,7 +112,7 @@ def run_studio_job(spec: JobSpec, out: Path, model: Any = None, options: Any = N
                    progress: Progress = lambda step, steps, message: None) -> JobResult:
     """What a studio worker process runs: check the stored upload with its type's parser (a one-line error for
     a malformed or oversized file), then ``run_job``."""
-    progress(0, len(spec.targets) + 1, "reading the file")
+    progress(0, (len(_job_targets(spec)) + 1) * SCALE, "reading the file")
     validate(spec.input, spec.input.suffix, spec.limits)
     return run_job(spec, out, model, options, progress)
 
@@ -97,32 +123,69 @@ def _request(spec: JobSpec, target: Modality, out: Path) -> TranslateRequest:
     return TranslateRequest(spec.input, out / OUTPUT_NAMES[target], target, via, align)
 
 
+def _job_targets(spec: JobSpec) -> list[Modality]:
+    targets = [t for t in ORDER if t in spec.targets]
+    if spec.source is Modality.NOTATION and Modality.NOTATION not in targets:
+        targets.insert(0, Modality.NOTATION)  # cheap, and the score view needs MusicXML
+    return targets
+
+
+def window_progress(progress: Progress, index: int, steps: int, what: str, units: str) -> Callable[[int, int], None]:
+    """A long-form ``report(done, total)`` as job progress: target ``index`` spans SCALE of the job's ``steps``."""
+    def report(done: int, total: int) -> None:
+        total = max(total, 1)
+        progress(index * SCALE + min(done, total) * SCALE // total, steps, f"{what}: {done} of {total} {units} done")
+    return report
+
+
 def run_job(spec: JobSpec, out: Path, model: Any = None, options: Any = None,
             progress: Progress = lambda step, steps, message: None) -> JobResult:
     """Translate ``spec.input`` into every target under ``out``, then build the views. A target that fails is
     a problem in the result; ScorebridgeError when none succeeds. Safe to call from any thread."""
     out.mkdir(parents=True, exist_ok=True)
-    targets = [t for t in ORDER if t in spec.targets]
-    if spec.source is Modality.NOTATION and Modality.NOTATION not in targets:
-        targets.insert(0, Modality.NOTATION)  # cheap, and the score view needs MusicXML
-    steps = len(targets) + 1
+    targets = _job_targets(spec)
+    steps = (len(targets) + 1) * SCALE
     problems: list[str] = []
+    warnings: list[str] = []
+    engines: dict[Modality, str] = {}
     for i, target in enumerate(targets):
-        progress(i, steps, f"{spec.source} -> {target}")
+        what = f"{TARGET_WORDS[target]} from the {SOURCE_WORDS[spec.source]}"
+        progress(i * SCALE, steps, f"making the {what}")
+        report = window_progress(progress, i, steps, f"making the {what}", UNITS[spec.source])
         try:
-            result = translate_file(_request(spec, target, out), model, options=options, progress=False)
-            problems += [f"{target}: {p}" for p in result.problems]
+            result = translate_file(_request(spec, target, out), model, options=options, progress=report)
+            engines[target] = result.engine
+            problems += [f"{TARGET_WORDS[target]}: {p}" for p in result.problems]
+            warnings += [n for n in getattr(result, "notes", None) or () if n not in warnings]
             if target is Modality.NOTATION:
                 _write_lmx(out, problems)
         except (ScorebridgeError, ValueError) as exc:
-            problems.append(f"{target}: {getattr(exc, 'problem', None) or exc}")
+            problems.append(f"{TARGET_WORDS[target]}: {getattr(exc, 'problem', None) or exc}")
     if not _outputs(out):
-        raise ScorebridgeError("no output could be made: " + "; ".join(problems))
-    progress(len(targets), steps, "engraving the score view")
+        raise ScorebridgeError("nothing could be made of this file: " + "; ".join(problems))
+    progress(len(targets) * SCALE, steps, "engraving the score for display")
     pages, measures = _score_view(spec, out, problems)
     notes = _roll(spec, out, problems)
     audio = OUTPUT_NAMES[Modality.AUDIO] if (out / OUTPUT_NAMES[Modality.AUDIO]).is_file() else None
-    return JobResult(_outputs(out), pages, measures, audio, notes, tuple(problems))
+    preview = _preview(spec, out, engines.get(Modality.AUDIO), problems)
+    return JobResult(_outputs(out), pages, measures, audio, notes, tuple(problems), tuple(warnings), preview)
+
+
+def _preview(spec: JobSpec, out: Path, audio_engine: str | None, problems: list[str]) -> str | None:
+    """An uploaded MIDI file played by FluidSynth, to hear the input beside its results; None for other inputs,
+    and when the audio result is that very rendering already (made without the model)."""
+    if spec.source is not Modality.MIDI:
+        return None
+    if audio_engine is not None and not needs_model(audio_engine):
+        return OUTPUT_NAMES[Modality.AUDIO]
+    from scorebridge import convert
+
+    try:
+        convert.render(spec.input, "audio", out / PREVIEW)
+    except (ScorebridgeError, ValueError) as exc:
+        problems.append(f"your MIDI file could not be played back: {getattr(exc, 'problem', None) or exc}")
+        return None
+    return PREVIEW
 
 
 def _outputs(out: Path) -> tuple[str, ...]:
@@ -134,7 +197,8 @@ def _write_lmx(out: Path, problems: list[str]) -> None:
     try:
         translate_file(TranslateRequest(xml, out / "score.lmx"), progress=False)
     except (ScorebridgeError, ValueError) as exc:
-        problems.append(f"lmx: {getattr(exc, 'problem', None) or exc}")
+        problems.append("the LMX text version was not made (the MusicXML score is): "
+                        f"{getattr(exc, 'problem', None) or exc}")
 
 
 def _score_view(spec: JobSpec, out: Path, problems: list[str]) -> tuple[tuple[str, ...], str | None]:
@@ -147,7 +211,7 @@ def _score_view(spec: JobSpec, out: Path, problems: list[str]) -> tuple[tuple[st
     try:
         engraved = engrave(xml)
     except ScorebridgeError as exc:
-        problems.append(f"score view: {getattr(exc, 'problem', None) or exc}")
+        problems.append(f"the score could not be shown: {getattr(exc, 'problem', None) or exc}")
         return (), None
     pages = []
     for i, svg in enumerate(engraved.pages, start=1):
@@ -199,7 +263,7 @@ def _roll(spec: JobSpec, out: Path, problems: list[str]) -> str | None:
     try:
         notes = read_midi(source)
     except ScorebridgeError as exc:
-        problems.append(f"piano roll: {getattr(exc, 'problem', None) or exc}")
+        problems.append(f"the piano roll could not be drawn: {getattr(exc, 'problem', None) or exc}")
         return None
     write_text(out / "notes.json", json.dumps(roll_json(notes)) + "\n")
     return "notes.json"

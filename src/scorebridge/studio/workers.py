@@ -411,9 +411,11 @@ def user_message(exc: BaseException, folder: Path | None = None) -> str:
 
 
 def scrub_result(result: Any, folder: Path) -> Any:
-    """A job result whose ``problems`` carry no server paths."""
-    if is_dataclass(result) and not isinstance(result, type) and hasattr(result, "problems"):
-        return replace(result, problems=tuple(scrub(p, folder) for p in result.problems))
+    """A job result whose ``problems`` (and ``warnings``) carry no server paths."""
+    if is_dataclass(result) and not isinstance(result, type):
+        texts = {k: tuple(scrub(p, folder) for p in getattr(result, k)) for k in ("problems", "warnings")
+                 if hasattr(result, k)}
+        return replace(result, **texts) if texts else result
     return result
 
 
