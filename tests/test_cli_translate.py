@@ -146,7 +146,7 @@ def test_recordings_and_midi_with_a_model(files, tmp_path, weights):
                  *FAST]) == 0
     assert "<score-partwise" in (tmp_path / "clip.musicxml").read_text()
     assert main(["translate", str(files / "song.mid"), "-o", str(tmp_path / "song.wav"), "--weights", weights,
-                 *FAST]) == 0
+                 "--engine", "model", *FAST]) == 0
     assert sf.info(tmp_path / "song.wav").frames > 0
     assert len(read_midi(files / "song.mid")) == len(NOTES)
 

@@ -89,12 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="demo-output", help="output folder (default: demo-output)")
     p.add_argument("--weights", default=None, metavar="MODEL", help="model folder instead of the shipped one")
     p.add_argument("--no-model", action="store_true", help="only the renders (no translation model)")
-    p.add_argument("--device", default="cpu")
+    from scorebridge.cli_translate import add_runtime_options
+
+    add_runtime_options(p, positive_int)
     _add_common(p)
     _add_data_commands(sub)
     _add_codec_commands(sub)
     _add_train_command(sub)
-    from scorebridge.cli_model import add_eval_command, add_translate_command
+    from scorebridge.cli_model import add_eval_command
+    from scorebridge.cli_translate import add_translate_command
 
     add_translate_command(sub, _add_common)
     from scorebridge.cli_video import add_video_commands
@@ -219,7 +222,8 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:
                    help="checkpoint and exit after this step (for time-limited jobs; --resume continues)")
     p.add_argument("--max-minutes", type=float, default=None, metavar="MIN",
                    help="checkpoint and exit after this much wall time (--resume continues)")
-    p.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda ...")
+    p.add_argument("--device", default="auto",
+                   help="where it trains: auto (default: a CUDA GPU if there is one, else the CPU), cpu, cuda ...")
     _add_common(p)
 
 
@@ -381,7 +385,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_video(args)
     if args.command == "translate":
-        from scorebridge.cli_model import run_translate
+        from scorebridge.cli_translate import run_translate
 
         return run_translate(args)
     if args.command == "codec":
@@ -390,9 +394,12 @@ def _run(args: argparse.Namespace) -> int:
         written = convert.run_demo(args.output, score=args.input, progress=progress)
         if not args.no_model:
             from scorebridge import demo
+            from scorebridge.runtime import resolve_device, set_threads
 
+            set_threads(args.threads)
             written += demo.run_model_demo(args.output, lmx_file=Path(args.output) / "score.lmx",
-                                           weights=args.weights, device=args.device, progress=progress)
+                                           weights=args.weights, device=resolve_device(args.device),
+                                           progress=progress)
             written.append(convert.Written("figures", demo.write_figures(args.output), "the model card's table"))
         convert.print_written(written, sys.stdout)
         if not args.no_model:
@@ -402,14 +409,31 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Warnings in a musician's words (``scorebridge.wording``; --debug keeps the engine's own), on stderr."""
+    from scorebridge.wording import PlainFormatter
+
+    global _handler
+    root = logging.getLogger()
+    if _handler is not None:  # main() run again in one process (tests): replace only our own handler
+        root.removeHandler(_handler)
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(PlainFormatter(debug=args.debug))
+    root.addHandler(_handler)
+    root.setLevel(logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING)
+
+
+_handler: logging.Handler | None = None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _setup_logging(args)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     try:
-        return _run(args)
+        with logging_redirect_tqdm():  # log lines go above the progress bars instead of through them
+            return _run(args)
     except ScorebridgeError as exc:
         if args.debug:
             raise
