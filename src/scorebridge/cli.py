@@ -411,14 +411,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _setup_logging(args: argparse.Namespace) -> None:
     """Warnings in a musician's words (``scorebridge.wording``; --debug keeps the engine's own), on stderr."""
-    from scorebridge.wording import PlainFormatter
+    from scorebridge.wording import PlainHandler
 
     global _handler
     root = logging.getLogger()
     if _handler is not None:  # main() run again in one process (tests): replace only our own handler
         root.removeHandler(_handler)
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(PlainFormatter(debug=args.debug))
+    _handler = PlainHandler(debug=args.debug)
     root.addHandler(_handler)
     root.setLevel(logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING)
 
@@ -431,8 +430,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from scorebridge.wording import OncePerRun, PlainFormatter
+
     try:
         with logging_redirect_tqdm():  # log lines go above the progress bars instead of through them
+            once = OncePerRun()
+            for handler in logging.getLogger().handlers:  # the handler that replaced ours keeps its formatter
+                if isinstance(handler.formatter, PlainFormatter):
+                    handler.addFilter(once)
             return _run(args)
     except ScorebridgeError as exc:
         if args.debug:

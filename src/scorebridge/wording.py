@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Callable
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
@@ -82,3 +83,36 @@ class PlainFormatter(logging.Formatter):
             return f"{record.levelname} {record.name}: {message}" + (
                 f"\n{self.formatException(record.exc_info)}" if record.exc_info else "")
         return f"scorebridge: {record.levelname.lower()}: {plain(message)}"
+
+
+class OncePerRun(logging.Filter):
+    """Lets each distinct message through once (a warning of every system of a page is one warning to the
+    reader). Put on a handler: ``logging_redirect_tqdm`` swaps the CLI's handler for its own, so the CLI adds it
+    to that one too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = f"{record.levelno} {record.getMessage()}"
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+class PlainHandler(logging.StreamHandler):
+    """The CLI's log handler: ``PlainFormatter`` lines on the *current* ``sys.stderr`` (tests swap it)."""
+
+    def __init__(self, debug: bool = False) -> None:
+        super().__init__()
+        self.setFormatter(PlainFormatter(debug))
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - a file object
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001 - StreamHandler.__init__ assigns it
+        pass
