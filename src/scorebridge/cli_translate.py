@@ -190,18 +190,20 @@ def _is_pattern(text: str) -> bool:
     return any(c in GLOB_CHARS for c in text)
 
 
-def expand_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+def expand_inputs(inputs: list[str], outdir: Path | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
     """(input, output path relative to the output folder without its suffix) for every file named, found in a
-    folder (recursively; files of a known input type only) or matched by a pattern; and one error line per
-    argument that names nothing."""
+    folder (recursively; files of a known input type only, none inside ``outdir``: a rerun must not translate
+    its own outputs) or matched by a pattern; and one error line per argument that names nothing."""
     from scorebridge.translate import INPUTS
 
+    skip = outdir.resolve() if outdir is not None else None
     found: list[tuple[Path, Path]] = []
     errors: list[str] = []
     for text in inputs:
         path = Path(text)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUTS)
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUTS
+                           and not (skip is not None and p.resolve().is_relative_to(skip)))
             if not files:
                 errors.append(f"{path}: no file to translate in this folder")
             found += [(p, p.relative_to(path).with_suffix("")) for p in files]
@@ -233,7 +235,7 @@ def _run_batch(args: argparse.Namespace, inputs: list[str]) -> int:
     suffix, target = _output_suffix(args.to)
     outdir = check_output_location(args.output, folder=True)
     quality = read_quality(args.weights)
-    found, errors = expand_inputs(inputs)
+    found, errors = expand_inputs(inputs, outdir)
     report = BatchReport(failed=len(errors))
     for line in errors:
         _stderr(f"scorebridge: failed: {line}")
