@@ -84,6 +84,8 @@ def test_a_batch_needs_a_target_and_says_so_in_one_line(folder, tmp_path, capsys
     assert err.count("\n") == 0 and "--to FORMAT" in err
     assert main(["translate", str(folder), "-o", str(tmp_path / "o"), "--to", "docx", "-q"]) == 2
     assert "--to docx: expected one of" in capsys.readouterr().err
+    assert main(["translate", str(folder), "-o", str(tmp_path / "o.musicxml"), "--to", "musicxml", "-q"]) == 2
+    assert "names a file" in capsys.readouterr().err and not (tmp_path / "o.musicxml").exists()
 
 
 def test_expand_inputs_keeps_relative_names(folder):
@@ -105,3 +107,21 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(folder, capsy
     assert main(["translate", str(folder), "-o", str(folder / "xml"), "--to", "musicxml", "-q"]) == 0
     assert main(["translate", str(folder), "-o", str(folder / "xml"), "--to", "musicxml", "-q"]) == 0
     assert summary(capsys.readouterr().out) == "0 translated, 2 skipped, 0 failed"
+
+
+def test_a_file_that_trips_a_bug_does_not_stop_the_batch(folder, tmp_path, capsys, monkeypatch):
+    import scorebridge.translate as translate
+
+    real = translate.translate_file
+
+    def flaky(request, *args, **kwargs):
+        if request.input.name == "one.mid":
+            raise RuntimeError("boom")
+        return real(request, *args, **kwargs)
+
+    monkeypatch.setattr(translate, "translate_file", flaky)
+    (folder / "bad.mid").unlink()
+    assert main(["translate", str(folder), "-o", str(tmp_path / "o"), "--to", "musicxml", "-q"]) == 1
+    captured = capsys.readouterr()
+    assert summary(captured.out) == "1 translated, 0 skipped, 1 failed"
+    assert "one.mid: internal error: RuntimeError: boom (rerun with --debug" in captured.err

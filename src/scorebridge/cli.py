@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         "page images, MIDI (Verovio's, aligned with the engraving), audio (FluidSynth) or LMX.",
     )
     p.add_argument("input", metavar="SCORE", help="MusicXML/MXL/kern/ABC/MEI score (or a MIDI file for --to audio)")
-    p.add_argument("--to", required=True, choices=RENDER_TARGETS, help="what to render")
+    p.add_argument("--to", required=True, choices=RENDER_TARGETS,
+                   help="what to render; systems: one PNG per system as the model reads it (staves scaled to "
+                        "--staff-height px, 18 by default: small for a person; add --raw for crops at the "
+                        "engraving's full size), pages: whole pages to read")
     p.add_argument("-o", "--output", required=True,
                    help="output folder (systems, pages; an existing one keeps its files) or file (midi: .mid, "
                         "audio: .wav .flac .ogg .mp3, lmx: .lmx); never the input")
@@ -72,8 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="systems, pages: overwrite files of the same names in an existing output folder")
     p.add_argument("--font", default="Leipzig", help="music font: Leipzig, Bravura, Gootville, Leland, Petaluma")
     p.add_argument("--page-width", type=int, default=None, help="Verovio page width (tenths of mm)")
-    p.add_argument("--staff-height", type=int, default=18, help="normalized staff height in px (systems)")
-    p.add_argument("--raw", action="store_true", help="systems: keep crops at engraving size, not normalized")
+    p.add_argument("--staff-height", type=int, default=18,
+                   help="systems: staff height in px of the model's input crops (default: 18)")
+    p.add_argument("--raw", action="store_true",
+                   help="systems: crops at the engraving's size, readable by a person, not the model's input size")
     p.add_argument("--part", type=int, default=None, help="1-based part index for --to lmx")
     _add_common(p)
 

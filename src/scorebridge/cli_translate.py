@@ -225,7 +225,7 @@ def _run_batch(args: argparse.Namespace, inputs: list[str]) -> int:
     from scorebridge.cli_model import decoding_options
     from scorebridge.fileio import check_output_location
     from scorebridge.quality import read_quality
-    from scorebridge.translate import TranslateRequest, needs_model, plan_engine, translate_file
+    from scorebridge.translate import OUTPUTS, TranslateRequest, needs_model, plan_engine, translate_file
     from scorebridge.wording import plain
 
     if args.to is None:
@@ -233,6 +233,8 @@ def _run_batch(args: argparse.Namespace, inputs: list[str]) -> int:
     if args.align is not None:
         raise ScorebridgeError("translate: --align writes one file; use it with one input")
     suffix, target = _output_suffix(args.to)
+    if not Path(args.output).is_dir() and Path(args.output).suffix.lower() in OUTPUTS:
+        raise ScorebridgeError(f"translate: several inputs are written into a folder; -o {args.output} names a file")
     outdir = check_output_location(args.output, folder=True)
     quality = read_quality(args.weights)
     found, errors = expand_inputs(inputs, outdir)
@@ -272,6 +274,13 @@ def _run_batch(args: argparse.Namespace, inputs: list[str]) -> int:
                 raise
             report.failed += 1
             bar.write(f"scorebridge: failed: {plain(str(exc))}", file=sys.stderr)
+            continue
+        except Exception as exc:  # a file that trips a bug must not cost the rest of the batch
+            if args.debug:
+                raise
+            report.failed += 1
+            bar.write(f"scorebridge: failed: {source}: internal error: {type(exc).__name__}: {exc} (rerun with "
+                      "--debug for details)", file=sys.stderr)
             continue
         report.translated += 1
         log.info("%s: %s -> %s by %s", result.output, result.source, result.target, result.engine)

@@ -1,11 +1,12 @@
 """`scorebridge translate`: any file of one modality to a file of another, whole pages and long recordings.
 
-Which engine does what (``ROUTES``): the model reads pages (image -> notation, MIDI, audio), transcribes
-recordings (audio -> MIDI) and synthesizes MIDI (MIDI -> audio), window by window through the long-form layer
-(``inference.longform``). Where a deterministic engine is the better tool it is used and named in the result:
-notation is engraved by Verovio and played by FluidSynth, MIDI becomes notation by the quantizer, and audio
-becomes notation through the model's MIDI. Pairs without a route are a one-line error.
-"""
+Which engine does what (``ENGINES``; ``--engine`` picks, ``choose_engine`` decides ``auto``): the model reads pages
+(image -> notation, MIDI, audio), transcribes recordings (audio -> MIDI) and can synthesize MIDI (MIDI -> audio),
+window by window through the long-form layer (``inference.longform``). Deterministic engines: notation is engraved
+by Verovio and played by FluidSynth, MIDI is played by FluidSynth (auto's pick while the model's MIDI -> audio is
+unmeasured or below usable, ``scorebridge.quality``), MIDI becomes notation by the quantizer, and audio becomes
+notation through the model's MIDI. Every result names its engine; model routes carry a note on how reliable the
+model is (``TranslateResult.notes``). Pairs without a route are a one-line error."""
 
 from __future__ import annotations
 
