@@ -63,7 +63,7 @@ def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
     from scorebridge.cli_translate import add_runtime_options
 
     add_runtime_options(p, positive_int)
-    p.add_argument("-o", "--output", required=True, metavar="REPORT.json")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.json", help="where the JSON report is written")
     add_decoding_options(p)
     add_common(p)
 

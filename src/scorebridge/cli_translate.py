@@ -116,21 +116,18 @@ class _ModelLoader:
 def _run_one(args: argparse.Namespace, source: Path) -> int:
     from scorebridge.cli_model import decoding_options
     from scorebridge.quality import read_quality
-    from scorebridge.translate import TranslateRequest, needs_model, plan_engine, route_notes, translate_file
+    from scorebridge.translate import TranslateRequest, needs_model, plan_engine, translate_file
 
     request = TranslateRequest(source, Path(args.output), _target_modality(args.to), args.via,
                                Path(args.align) if args.align else None, engine=args.engine)
-    quality = read_quality(args.weights)
-    source_m, target_m, choice = plan_engine(request, quality)  # bad input fails here, before a model loads
-    seen: list[str] = []
-    _print_notes(route_notes(request, source_m, target_m, choice, quality), seen)  # before minutes of work
+    _source, _target, choice = plan_engine(request, read_quality(args.weights))  # bad input fails before a load
     model = _ModelLoader(args)() if needs_model(choice.engine) else None
     options = decoding_options(args) if model is not None else None
     try:
         result = translate_file(request, model, options=options, progress=not args.quiet)
     except ValueError as exc:  # a model or options that cannot serve this input (e.g. limits below one window)
         raise ScorebridgeError(f"translate: {exc}") from None
-    _print_notes(result.notes, seen)
+    _print_notes(result.notes, [])  # after the work: an error stays one line
     where = ""
     if result.systems is not None:
         where = f" ({result.systems} systems" + (f" on {result.pages} pages)" if result.pages is not None else ")")
