@@ -121,3 +121,13 @@ def test_threads_default_to_at_least_one_and_are_set_in_one_place(monkeypatch):
         runtime.set_threads(0)
     assert runtime.resolve_device("cpu") == "cpu"
     assert runtime.resolve_device("auto") in ("cpu", "cuda")
+
+
+def test_written_figures_read_back(tmp_path):
+    from scorebridge.quality import write_quality
+
+    figures = (Figure("audio->midi", "onset F1 %", 81.5, "5 ASAP test pieces"),
+               Figure("midi->audio", "onset F1 %", 77.9, "8 systems", engine="fluidsynth"))
+    write_quality(tmp_path, figures, "test")
+    assert read_quality(tmp_path).figures == figures
+    assert quality_note(read_quality(tmp_path), M.AUDIO, M.MIDI).startswith("this model can transcribe recordings")

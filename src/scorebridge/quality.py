@@ -187,3 +187,15 @@ def quality_note(quality: Quality, source: Modality, target: Modality, via: str 
     if not figure.usable:
         return f"{who} cannot {task} reliably yet ({figure.words()}): {advice}"
     return f"{who} can {task} ({figure.words()})"
+
+
+def write_quality(folder: str | os.PathLike[str], figures: list[Figure] | tuple[Figure, ...], about: str = "") -> Path:
+    """Write ``figures`` as ``folder/quality.json`` (atomically), e.g. after new weights are measured and shipped."""
+    import dataclasses
+
+    from scorebridge.fileio import write_text
+
+    path = Path(folder) / QUALITY_FILE
+    data = {"about": about, "figures": [dataclasses.asdict(f) for f in figures]}
+    write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return path
