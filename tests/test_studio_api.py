@@ -118,7 +118,7 @@ def test_a_midi_file_becomes_a_score_and_a_piano_roll(client, files):
     assert [n[2] for n in roll["notes"]] == [n.pitch for n in NOTES]
 
 
-@pytest.mark.parametrize(("name", "targets"), [("clip.wav", "notation"), ("clip.wav", "midi"), ("page.png", "notation")])
+@pytest.mark.parametrize(("name", "targets"), [("clip.wav", "image"), ("clip.wav", "midi"), ("page.png", "notation")])
 def test_model_routes_without_weights_are_refused_with_a_message(client, files, name, targets):
     data = (files / name).read_bytes() if name != "page.png" else _png()
     r = post(client, data, name, targets)
