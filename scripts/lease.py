@@ -259,6 +259,17 @@ def ship(candidate: Path, weights_dir: Path) -> None:
                   str(tmp / "model.safetensors"))
 
 
+def write_figures(model_dir: Path, figures: Figures, a: argparse.Namespace) -> None:
+    """The shipped weights' held-out figures as ``quality.json`` (``scorebridge.quality``)."""
+    from scorebridge.quality import Figure, write_quality
+
+    where = f"{a.limit} {a.split} samples per dataset of {', '.join(a.data)} (the relay's fixed held-out set)"
+    rows = [Figure("image->notation", "SER %", figures.omr_ser, f"{where}; OMR on {a.omr}", decoding="greedy"),
+            Figure("audio->midi", "onset F1 %", figures.onset_f1, f"{where}; transcription on {a.transcription}",
+                   decoding="greedy")]
+    write_quality(model_dir, [f for f in rows if f.value is not None], "measured by scripts/lease.py relay")
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -332,6 +343,7 @@ def _cmd_relay(a: argparse.Namespace) -> None:
     ok, verdict = should_ship(figures[0], figures[1])
     if ok and not a.dry_run:
         ship(candidate_dir, a.weights_dir)
+        write_figures(a.weights_dir / "model", figures[0], a)  # the note every model route prints reads them
     elif ok:
         verdict += " (dry run: weights left as they were)"
     row = table_row(summary, figures[0], figures[1], verdict)

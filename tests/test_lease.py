@@ -132,6 +132,10 @@ def test_the_relay_ships_better_weights_only_and_writes_the_row(tmp_path, world,
     assert card.read_text().index(rows[0]) < card.read_text().index("## Evaluation")
     relay = json.loads((tmp_path / "work" / "relay.json").read_text())
     assert relay["ship"] is ships and relay["candidate"]["omr_ser"] is not None
+    from scorebridge.quality import read_quality
+
+    omr = read_quality(weights / "model").headline("image->notation")  # the shipped weights' own figures
+    assert (omr is not None and omr.value == pytest.approx(relay["candidate"]["omr_ser"])) is ships
 
 
 def test_relay_errors_are_one_line(tmp_path, world, capsys):

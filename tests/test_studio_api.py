@@ -145,7 +145,7 @@ def test_info_offers_targets_per_input_type(client):
         assert set(source["default"]) <= set(source["targets"])
 
 
-@pytest.mark.parametrize(("name", "targets"), [("song.mid", "audio"), ("clip.wav", "midi"), ("page.png", "notation")])
+@pytest.mark.parametrize(("name", "targets"), [("clip.wav", "image"), ("clip.wav", "midi"), ("page.png", "notation")])
 def test_model_routes_without_weights_are_refused_with_a_message(client, files, name, targets):
     data = (files / name).read_bytes() if name != "page.png" else _png()
     r = post(client, data, name, targets)

@@ -187,7 +187,8 @@ def test_queue_full_and_needs_model_are_answered_before_any_parsing(tmp_path, mo
         assert busy.status_code == 503 and busy.headers["retry-after"], busy.text
         (tmp_path / "gate").touch()
         assert wait(client, first)["state"] == "done"
-        refused = post(client, HOSTILE_MIDI, "song.mid", "audio")  # MIDI -> audio is a model route
+        # image -> notation is a model route (MIDI -> audio is FluidSynth's under --engine auto); magic bytes only
+        refused = post(client, b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "page.png", "notation")
         assert refused.status_code == 422 and "--weights" in refused.json()["detail"]
 
 

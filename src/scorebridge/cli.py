@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         "page images, MIDI (Verovio's, aligned with the engraving), audio (FluidSynth) or LMX.",
     )
     p.add_argument("input", metavar="SCORE", help="MusicXML/MXL/kern/ABC/MEI score (or a MIDI file for --to audio)")
-    p.add_argument("--to", required=True, choices=RENDER_TARGETS, help="what to render")
+    p.add_argument("--to", required=True, choices=RENDER_TARGETS,
+                   help="what to render; systems: one PNG per system as the model reads it (staves scaled to "
+                        "--staff-height px, 18 by default: small for a person; add --raw for crops at the "
+                        "engraving's full size), pages: whole pages to read")
     p.add_argument("-o", "--output", required=True,
                    help="output folder (systems, pages; an existing one keeps its files) or file (midi: .mid, "
                         "audio: .wav .flac .ogg .mp3, lmx: .lmx); never the input")
@@ -72,8 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="systems, pages: overwrite files of the same names in an existing output folder")
     p.add_argument("--font", default="Leipzig", help="music font: Leipzig, Bravura, Gootville, Leland, Petaluma")
     p.add_argument("--page-width", type=int, default=None, help="Verovio page width (tenths of mm)")
-    p.add_argument("--staff-height", type=int, default=18, help="normalized staff height in px (systems)")
-    p.add_argument("--raw", action="store_true", help="systems: keep crops at engraving size, not normalized")
+    p.add_argument("--staff-height", type=int, default=18,
+                   help="systems: staff height in px of the model's input crops (default: 18)")
+    p.add_argument("--raw", action="store_true",
+                   help="systems: crops at the engraving's size, readable by a person, not the model's input size")
     p.add_argument("--part", type=int, default=None, help="1-based part index for --to lmx")
     _add_common(p)
 
@@ -89,12 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="demo-output", help="output folder (default: demo-output)")
     p.add_argument("--weights", default=None, metavar="MODEL", help="model folder instead of the shipped one")
     p.add_argument("--no-model", action="store_true", help="only the renders (no translation model)")
-    p.add_argument("--device", default="cpu")
+    from scorebridge.cli_translate import add_runtime_options
+
+    add_runtime_options(p, positive_int)
     _add_common(p)
     _add_data_commands(sub)
     _add_codec_commands(sub)
     _add_train_command(sub)
-    from scorebridge.cli_model import add_eval_command, add_translate_command
+    from scorebridge.cli_model import add_eval_command
+    from scorebridge.cli_translate import add_translate_command
 
     add_translate_command(sub, _add_common)
     from scorebridge.cli_video import add_video_commands
@@ -219,7 +227,8 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:
                    help="checkpoint and exit after this step (for time-limited jobs; --resume continues)")
     p.add_argument("--max-minutes", type=float, default=None, metavar="MIN",
                    help="checkpoint and exit after this much wall time (--resume continues)")
-    p.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda ...")
+    p.add_argument("--device", default="auto",
+                   help="where it trains: auto (default: a CUDA GPU if there is one, else the CPU), cpu, cuda ...")
     _add_common(p)
 
 
@@ -391,7 +400,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_video(args)
     if args.command == "translate":
-        from scorebridge.cli_model import run_translate
+        from scorebridge.cli_translate import run_translate
 
         return run_translate(args)
     if args.command == "codec":
@@ -400,9 +409,12 @@ def _run(args: argparse.Namespace) -> int:
         written = convert.run_demo(args.output, score=args.input, progress=progress)
         if not args.no_model:
             from scorebridge import demo
+            from scorebridge.runtime import resolve_device, set_threads
 
+            set_threads(args.threads)
             written += demo.run_model_demo(args.output, lmx_file=Path(args.output) / "score.lmx",
-                                           weights=args.weights, device=args.device, progress=progress)
+                                           weights=args.weights, device=resolve_device(args.device),
+                                           progress=progress)
             written.append(convert.Written("figures", demo.write_figures(args.output), "the model card's table"))
         convert.print_written(written, sys.stdout)
         if not args.no_model:
@@ -412,14 +424,36 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Warnings in a musician's words (``scorebridge.wording``; --debug keeps the engine's own), on stderr."""
+    from scorebridge.wording import PlainHandler
+
+    global _handler
+    root = logging.getLogger()
+    if _handler is not None:  # main() run again in one process (tests): replace only our own handler
+        root.removeHandler(_handler)
+    _handler = PlainHandler(debug=args.debug)
+    root.addHandler(_handler)
+    root.setLevel(logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING)
+
+
+_handler: logging.Handler | None = None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _setup_logging(args)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from scorebridge.wording import OncePerRun, PlainFormatter
+
     try:
-        return _run(args)
+        with logging_redirect_tqdm():  # log lines go above the progress bars instead of through them
+            once = OncePerRun()
+            for handler in logging.getLogger().handlers:  # the handler that replaced ours keeps its formatter
+                if isinstance(handler.formatter, PlainFormatter):
+                    handler.addFilter(once)
+            return _run(args)
     except ScorebridgeError as exc:
         if args.debug:
             raise

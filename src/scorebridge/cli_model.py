@@ -60,8 +60,10 @@ def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("--judge", choices=EVAL_JUDGES, default=None, help="transcriber judging generated audio")
     p.add_argument("--reference-decoding", action="store_true",
                    help="decode as the reference system did for this task (overridden by decoding flags)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("-o", "--output", required=True, metavar="REPORT.json")
+    from scorebridge.cli_translate import add_runtime_options
+
+    add_runtime_options(p, positive_int)
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.json", help="where the JSON report is written")
     add_decoding_options(p)
     add_common(p)
 
@@ -77,63 +79,16 @@ def run_eval(args: argparse.Namespace) -> int:
 
         args.weights = shipped_model_dir()
     base = REFERENCE_OPTIONS.get(args.task) if args.reference_decoding else None
+    from scorebridge.runtime import resolve_device, set_threads
+
+    set_threads(args.threads)
     try:
         report = evaluate(args.task, args.data, args.weights, split=args.split, limit=args.limit,
                           options=decoding_options(args, base), judge=args.judge, progress=not args.quiet,
-                          device=args.device)
+                          device=resolve_device(args.device))
     except ValueError as exc:
         raise ScorebridgeError(f"eval: {exc}") from None
     report.save(args.output)
     print(report.summary())
     print(f"report: {args.output}")
-    return 0
-
-
-def add_translate_command(sub: argparse._SubParsersAction, add_common) -> None:
-    p = sub.add_parser("translate", help="translate a file between image, notation, MIDI and audio",
-                       description="Translate INPUT (a page PNG/JPEG/TIFF/PDF, a WAV/FLAC/MP3/OGG recording, a "
-                       "MIDI file, MusicXML/MXL/kern/LMX) into OUTPUT. The target comes from --to or OUTPUT's "
-                       "extension (.musicxml .lmx .mid .wav .flac .png). Pages are cut into systems without learned "
-                       "weights; long recordings go in 10 s windows.")
-    p.add_argument("input", metavar="INPUT")
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
-    p.add_argument("--to", choices=("image", "notation", "midi", "audio"), default=None)
-    p.add_argument("--weights", default=None, metavar="MODEL",
-                   help="model folder (a training checkpoint; default: the shipped weights)")
-    p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
-    p.add_argument("--via", choices=("direct", "notation"), default="direct",
-                   help="image -> audio: the model directly, or the cascade image -> LMX -> MusicXML -> "
-                   "MIDI -> FluidSynth")
-    p.add_argument("--align", default=None, metavar="FILE.json",
-                   help="image -> audio: write which audio span belongs to which system and measures")
-    p.add_argument("--device", default="cpu")
-    add_decoding_options(p)
-    add_common(p)
-
-
-def run_translate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from scorebridge.modality import Modality
-    from scorebridge.translate import TranslateRequest, load_translation_model, needs_model, plan, translate_file
-
-    request = TranslateRequest(Path(args.input), Path(args.output), Modality(args.to) if args.to else None,
-                               args.via, Path(args.align) if args.align else None)
-    _source, _target, engine = plan(request)  # bad input fails here, before a model loads
-    model = load_translation_model(args.weights, args.device, args.codecs) if needs_model(engine) else None
-    options = decoding_options(args) if model is not None else None
-    try:
-        result = translate_file(request, model, options=options, progress=not args.quiet)
-    except ValueError as exc:  # a model or options that cannot serve this input (e.g. limits below one window)
-        raise ScorebridgeError(f"translate: {exc}") from None
-    where = ""
-    if result.systems is not None:
-        where = f" ({result.systems} systems" + (f" on {result.pages} pages)" if result.pages is not None else ")")
-    print(f"{result.output}: {result.source} -> {result.target} by {result.engine}{where}")
-    if result.alignment is not None:
-        print(f"{result.alignment}: alignment")
-    for problem in result.problems[:5]:
-        print(f"  note: {problem}")
-    if len(result.problems) > 5:
-        print(f"  ... and {len(result.problems) - 5} more notes")
     return 0

@@ -59,7 +59,8 @@ def run_model_demo(out_dir: str | os.PathLike[str], lmx_file: Path | None = None
     written: list[Written] = []
     for step in STEPS:
         t0 = time.perf_counter()
-        request = TranslateRequest(examples_dir() / step.source, out / step.output)
+        # engine="model": the demo shows the model in every direction (auto would give MIDI -> audio to FluidSynth)
+        request = TranslateRequest(examples_dir() / step.source, out / step.output, engine="model")
         result = translate_file(request, model, options=options, progress=progress)
         seconds = time.perf_counter() - t0
         written.append(Written(step.kind, result.output, f"{step.detail} ({result.engine}, {seconds:.1f} s)"))

@@ -1,14 +1,16 @@
 """`scorebridge translate`: any file of one modality to a file of another, whole pages and long recordings.
 
-Which engine does what (``ROUTES``): the model reads pages (image -> notation, MIDI, audio), transcribes
-recordings (audio -> MIDI) and synthesizes MIDI (MIDI -> audio), window by window through the long-form layer
-(``inference.longform``). Where a deterministic engine is the better tool it is used and named in the result:
-notation is engraved by Verovio and played by FluidSynth, MIDI becomes notation by the quantizer, and audio
-becomes notation through the model's MIDI. Pairs without a route are a one-line error.
-"""
+Which engine does what (``ENGINES``; ``--engine`` picks, ``choose_engine`` decides ``auto``): the model reads pages
+(image -> notation, MIDI, audio), transcribes recordings (audio -> MIDI) and can synthesize MIDI (MIDI -> audio),
+window by window through the long-form layer (``inference.longform``). Deterministic engines: notation is engraved
+by Verovio and played by FluidSynth, MIDI is played by FluidSynth (auto's pick while the model's MIDI -> audio is
+unmeasured or below usable, ``scorebridge.quality``), MIDI becomes notation by the quantizer, and audio becomes
+notation through the model's MIDI. Every result names its engine; model routes carry a note on how reliable the
+model is (``TranslateResult.notes``). Pairs without a route are a one-line error."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -41,21 +43,83 @@ OUTPUTS = {".musicxml": Modality.NOTATION, ".xml": Modality.NOTATION, ".lmx": Mo
            ".mid": Modality.MIDI, ".midi": Modality.MIDI, ".wav": Modality.AUDIO, ".flac": Modality.AUDIO,
            ".png": Modality.IMAGE}
 
-# (source, target) -> engine; "model" routes need weights
-ROUTES: dict[tuple[Modality, Modality], str] = {
-    (Modality.IMAGE, Modality.NOTATION): "model",
-    (Modality.IMAGE, Modality.MIDI): "model",
-    (Modality.IMAGE, Modality.AUDIO): "model",
-    (Modality.AUDIO, Modality.MIDI): "model",
-    (Modality.AUDIO, Modality.NOTATION): "model, then the MIDI quantizer",
-    (Modality.AUDIO, Modality.IMAGE): "model, window by window (10 s)",
-    (Modality.MIDI, Modality.AUDIO): "model",
-    (Modality.MIDI, Modality.NOTATION): "the MIDI quantizer (no model)",
-    (Modality.MIDI, Modality.IMAGE): "the MIDI quantizer and Verovio (no model)",
-    (Modality.NOTATION, Modality.MIDI): "Verovio (no model)",
-    (Modality.NOTATION, Modality.AUDIO): "Verovio and FluidSynth (no model)",
-    (Modality.NOTATION, Modality.IMAGE): "Verovio (no model)",
+# (source, target) -> {engine: what it does}; "model" routes need weights. `--engine auto` picks per direction
+# (``choose_engine``); ``ROUTES`` holds its pick when no model has a usable measured figure, which is today's case.
+ENGINES: dict[tuple[Modality, Modality], dict[str, str]] = {
+    (Modality.IMAGE, Modality.NOTATION): {"model": "model"},
+    (Modality.IMAGE, Modality.MIDI): {"model": "model"},
+    (Modality.IMAGE, Modality.AUDIO): {"model": "model"},
+    (Modality.AUDIO, Modality.MIDI): {"model": "model"},
+    (Modality.AUDIO, Modality.NOTATION): {"model": "model, then the MIDI quantizer"},
+    (Modality.AUDIO, Modality.IMAGE): {"model": "model, window by window (10 s)"},
+    (Modality.MIDI, Modality.AUDIO): {"fluidsynth": "FluidSynth (no model)", "model": "model"},
+    (Modality.MIDI, Modality.NOTATION): {"quantizer": "the MIDI quantizer (no model)"},
+    (Modality.MIDI, Modality.IMAGE): {"verovio": "the MIDI quantizer and Verovio (no model)"},
+    (Modality.NOTATION, Modality.MIDI): {"verovio": "Verovio (no model)"},
+    (Modality.NOTATION, Modality.AUDIO): {"fluidsynth": "Verovio and FluidSynth (no model)"},
+    (Modality.NOTATION, Modality.IMAGE): {"verovio": "Verovio (no model)"},
+    (Modality.NOTATION, Modality.NOTATION): {"lmx": "LMX <-> MusicXML (no model)"},
 }
+ENGINE_CHOICES = ("auto", "model", "fluidsynth", "verovio")
+CASCADE = "model (image -> notation), then Verovio and FluidSynth"
+# the first engine of each direction is auto's pick unless the model's measured figure beats it
+ROUTES: dict[tuple[Modality, Modality], str] = {pair: next(iter(engines.values()))
+                                                for pair, engines in ENGINES.items() if pair[0] is not pair[1]}
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine of one request: ``key`` (an ``ENGINES`` key), what it does, and why auto chose it (or "")."""
+
+    key: str
+    engine: str
+    reason: str = ""
+
+
+def choose_engine(source: Modality, target: Modality, requested: str = "auto", quality: Any = None,
+                  where: Path | None = None) -> EngineChoice:
+    """``requested`` (auto, model, fluidsynth, verovio) for this direction, or an InputError naming the engines
+    that can do it. ``auto``: the only engine, or between the model and a deterministic engine the better
+    *measured* one (``quality``: a ``scorebridge.quality.Quality``); the deterministic engine when the model is
+    unmeasured or below usable."""
+    engines = ENGINES.get((source, target), {})
+    if requested not in ENGINE_CHOICES:
+        raise InputError(where or Path("."), f"unknown engine {requested!r}; expected one of "
+                                             f"{', '.join(ENGINE_CHOICES)}")
+    if requested != "auto":
+        if requested not in engines:
+            names = ", ".join(e for e in engines if e in ENGINE_CHOICES) or "auto"
+            raise InputError(where or Path("."), f"--engine {requested} cannot translate {source} to {target} "
+                                                 f"(engines for it: {names})")
+        return EngineChoice(requested, engines[requested])
+    if "model" not in engines or len(engines) == 1:
+        key = next(iter(engines))
+        return EngineChoice(key, engines[key])
+    det = next(k for k in engines if k != "model")
+    return _auto(source, target, det, engines, quality)
+
+
+def _auto(source: Modality, target: Modality, det: str, engines: dict[str, str], quality: Any) -> EngineChoice:
+    from scorebridge.quality import Quality, direction_key
+
+    quality = quality if quality is not None else Quality()
+    key = direction_key(source, target)
+    model, other = quality.headline(key), quality.headline(key, det)
+    if model is not None and model.usable:
+        comparable = other is not None and other.metric == model.metric
+        if other is None or (comparable and _better(model, other)):
+            return EngineChoice("model", engines["model"], f"the model's {model.words()}" +
+                                (f" beats {det}'s {other.value:.1f} %" if other is not None else ""))
+    why = "has no measured figure for it" if model is None else f"is below usable ({model.words()})" \
+        if not model.usable else f"measures worse ({model.value:.1f} % against {other.value:.1f} %)"
+    return EngineChoice(det, engines[det], f"{source} -> {target} by {engines[det].removesuffix(' (no model)')} "
+                                           f"rather than the model, which {why} (--engine model uses the model)")
+
+
+def _better(a: Any, b: Any) -> bool:
+    from scorebridge.quality import METRICS
+
+    return METRICS[a.metric].better(a.value, b.value)
 
 
 @dataclass(frozen=True)
@@ -65,6 +129,7 @@ class TranslateRequest:
     to: Modality | None = None
     via: str = "direct"  # "direct" or "notation" (image -> audio cascade)
     align: Path | None = None
+    engine: str = "auto"  # auto, model, fluidsynth, verovio (``choose_engine``)
 
 
 @dataclass(frozen=True)
@@ -77,6 +142,7 @@ class TranslateResult:
     pages: int | None = None
     problems: tuple[str, ...] = ()
     alignment: Path | None = None
+    notes: tuple[str, ...] = ()  # for the user: how reliable a model route is, why auto chose its engine
 
 
 def input_modality(path: Path) -> Modality:
@@ -102,8 +168,15 @@ def output_modality(path: Path, to: Modality | None) -> Modality:
     return implied
 
 
-def plan(request: TranslateRequest) -> tuple[Modality, Modality, str]:
-    """(source, target, engine) of a request, or a one-line InputError before any work is done."""
+def plan(request: TranslateRequest, quality: Any = None) -> tuple[Modality, Modality, str]:
+    """(source, target, engine) of a request, or a one-line InputError before any work is done. ``quality``: the
+    figures of the model that would run (``scorebridge.quality``), for ``--engine auto``."""
+    source, target, choice = plan_engine(request, quality)
+    return source, target, choice.engine
+
+
+def plan_engine(request: TranslateRequest, quality: Any = None) -> tuple[Modality, Modality, EngineChoice]:
+    """``plan`` with the whole ``EngineChoice`` (its key and auto's reason)."""
     if not request.input.is_file():
         raise InputError(request.input, "no such file")
     source = input_modality(request.input)
@@ -122,13 +195,13 @@ def plan(request: TranslateRequest) -> tuple[Modality, Modality, str]:
     if request.align is not None:
         check_output_location(request.align)
         check_distinct(request.align, [request.input, request.output])
+    choice = choose_engine(source, target, request.engine, quality, request.input)
     check_input_bounds(request.input, source, target)
     if source is Modality.AUDIO:
         check_not_silent(request.input)
-    engine = ROUTES.get((source, target), "LMX <-> MusicXML (no model)")
     if request.via == "notation":
-        engine = "model (image -> notation), then Verovio and FluidSynth"
-    return source, target, engine
+        choice = EngineChoice("model", CASCADE)
+    return source, target, choice
 
 
 def check_input_bounds(path: Path, source: Modality, target: Modality) -> None:
@@ -160,13 +233,39 @@ def needs_model(engine: str) -> bool:
 def translate_file(request: TranslateRequest, model: Any = None, *, options: Any = None,
                    progress: bool | Callable[[int, int], None] = True) -> TranslateResult:
     """Translate ``request.input`` into ``request.output`` (written atomically). ``model``: a
-    ``ScoreBridgeModel`` for model routes (see ``plan``). ``progress``: a terminal bar (True), none (False), or
-    a function called (done, total) after each window or system of a model route."""
-    source, target, engine = plan(request)
+    ``ScoreBridgeModel`` for model routes (see ``plan``); its folder's held-out figures (``scorebridge.quality``)
+    choose the engine under ``engine="auto"`` and word the result's ``notes``. ``progress``: a terminal bar
+    (True), none (False), or a function called (done, total) after each window or system of a model route."""
+    from scorebridge.quality import Quality, model_quality
+
+    quality = model_quality(model) if model is not None else Quality()
+    source, target, choice = plan_engine(request, quality)
+    result = _translate(request, model, source, target, choice.engine, options, progress)
+    return dataclasses.replace(result, notes=route_notes(request, source, target, choice, quality))
+
+
+def route_notes(request: TranslateRequest, source: Modality, target: Modality, choice: EngineChoice,
+                quality: Any) -> tuple[str, ...]:
+    """What the user should know of a route before trusting its result: how reliable the model is on it
+    (``scorebridge.quality``), or why auto left the model out."""
+    from scorebridge.quality import quality_note
+
+    if needs_model(choice.engine):
+        return (quality_note(quality, source, target, request.via),)
+    return (choice.reason,) if choice.reason else ()
+
+
+def _translate(request: TranslateRequest, model: Any, source: Modality, target: Modality, engine: str,
+               options: Any, progress: bool | Callable[[int, int], None]) -> TranslateResult:
     if source is Modality.NOTATION:  # no model, no torch import (seconds) for the deterministic routes
         return _from_notation(request, target, engine)
     if source is Modality.MIDI and target is not Modality.AUDIO:
         return _midi_to_notation(request, target, engine)
+    if source is Modality.MIDI and not needs_model(engine):  # FluidSynth
+        from scorebridge import convert
+
+        convert.render(request.input, "audio", request.output)
+        return TranslateResult(source, target, engine, request.output)
     if needs_model(engine) and model is None:
         raise InputError(request.input, f"{source} -> {target} needs a model (--weights)")
     from scorebridge.inference.longform import LongformOptions
@@ -328,7 +427,8 @@ def _first_page_png(score: Path, out: Path, tmp: Path) -> None:
 
 
 def load_translation_model(weights: str | os.PathLike[str] | None, device: str, codecs: str | None = None) -> Any:
-    """The model at ``weights``, or the shipped one when None."""
+    """The model at ``weights``, or the shipped one when None; ``device`` may be ``auto``."""
     from scorebridge.api import load_model
+    from scorebridge.runtime import resolve_device
 
-    return load_model(weights, device=device, codecs=codecs)
+    return load_model(weights, device=resolve_device(device), codecs=codecs)

@@ -16,23 +16,29 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
                        "and synthesizing use the shipped weights (or --weights). The HTTP API's schema is at "
                        "/openapi.json.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1..65535 (default 8000)")
+    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1..65535 (default: 8000)")
     p.add_argument("--weights", default=None, metavar="MODEL",
                    help="model folder (a training checkpoint; default: the shipped weights)")
     p.add_argument("--no-model", action="store_true", help="score routes only: load no translation model")
     p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
-    p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=1,
                    help="jobs translated at once: worker processes, each loading its own copy of the model")
-    p.add_argument("--max-queued", type=int, default=8, help="jobs waiting at most; more get HTTP 503")
-    p.add_argument("--keep-minutes", type=float, default=60.0, help="finished jobs' files are deleted after this")
-    p.add_argument("--max-upload-mb", type=float, default=64.0)
+    from scorebridge.cli import positive_int
+    from scorebridge.cli_translate import add_runtime_options
+
+    add_runtime_options(p, positive_int)  # --device, --threads (per worker process)
+    p.add_argument("--max-queued", type=int, default=8, help="jobs waiting at most; more get HTTP 503 (default: 8)")
+    p.add_argument("--keep-minutes", type=float, default=60.0, help="finished jobs' files are deleted after this "
+                   "(default: 60)")
+    p.add_argument("--max-upload-mb", type=float, default=64.0, help="largest upload in MB (default: 64)")
     p.add_argument("--workdir", default=None, metavar="DIR", help="where job folders go (default: system temp); "
                    "folders left there by studios that were killed are deleted at start")
     p.add_argument("--job-seconds", type=float, default=600.0,
-                   help="wall-clock limit of one job; past it the job is stopped and reported as failed")
+                   help="wall-clock limit of one job in seconds; past it the job is stopped and reported as failed "
+                   "(default: 600)")
     p.add_argument("--job-memory-mb", type=int, default=768,
-                   help="memory one job may use beyond its loaded worker; past it the job is stopped")
+                   help="memory in MB one job may use beyond its loaded worker; past it the job is stopped "
+                   "(default: 768)")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="a Host name the studio answers to besides 127.0.0.1, localhost, [::1] and --host "
                    "(repeatable; e.g. this machine's name when serving on 0.0.0.0)")
@@ -60,8 +66,10 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ScorebridgeError(f"serve: {exc}") from None
     if not _is_loopback(args.host):
         print(f"warning: serving on {args.host}, reachable from other machines; the studio has no authentication")
+    from scorebridge.runtime import threads_for_workers
     from scorebridge.shipped import shipped_available
 
+    threads_for_workers(args.threads, max(1, args.workers))  # inherited by the worker processes
     model = None
     if not args.no_model and (args.weights is not None or shipped_available()):
         model = ModelSource(args.weights, args.device, args.codecs)  # each worker process loads it once
