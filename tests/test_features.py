@@ -197,3 +197,23 @@ def test_anchor_staff_moves_the_first_line_to_the_same_height_and_cuts_nothing()
     assert anchor_staff(blank, 24) is blank and anchor_staff(_staff(10), 0).shape == (60, 80)
     with pytest.raises(ValueError):
         FeatureSpec(image="pixels", staff_top=-1)
+
+
+def test_patch_stem_sees_inked_patches_only_and_keeps_zero_steps_zero():
+    import dataclasses
+
+    from scorebridge.model import model_preset
+
+    config = dataclasses.replace(model_preset("tiny", vocab_size=300), feature_dim=SPEC.dim, patch_stem=4)
+    model = Translator(config)
+    features = torch.zeros(2, 6, SPEC.dim)
+    features[0, 2, :256] = torch.rand(256)
+    features[1, 4, 256:] = torch.rand(SPEC.dim - 256)  # a mel frame: not a patch
+    out = model.patch_stem(features)
+    assert out.shape == (2, 6, config.d_model)
+    assert out[0, 2].abs().sum() > 0 and out[0, [0, 1, 3, 4, 5]].abs().sum() == 0 and out[1].abs().sum() == 0
+    shifted = torch.zeros_like(features)
+    shifted[0, 2, :256] = features[0, 2, :256].view(16, 16).roll(1, dims=1).flatten()
+    assert not torch.allclose(model.patch_stem(shifted)[0, 2], out[0, 2])  # it reads where the ink is
+    with pytest.raises(ValueError, match="pixel features"):
+        Translator(dataclasses.replace(config, feature_dim=100))

@@ -26,6 +26,7 @@ class ModelConfig:
     sub_heads: int = 8
     feature_dim: int = 0        # length of continuous source vectors (tokens.features); 0 = tokens only
     ctc_classes: int = 0        # > 0: a CTC head on the encoder over blank + this many - 1 LMX tokens (training aid)
+    patch_stem: int = 0         # > 0: a convolutional stem with this many channels over pixel patches (layers.py)
 
     def __post_init__(self) -> None:
         positive = ("n_slots", "d_model", "n_heads", "enc_layers", "dec_layers", "d_ff", "n_modalities", "max_x",
@@ -33,9 +34,9 @@ class ModelConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"ModelConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.vocab_size < 0 or self.feature_dim < 0 or self.ctc_classes < 0:
-            raise ValueError(f"ModelConfig.vocab_size, feature_dim and ctc_classes must be >= 0, got "
-                             f"{self.vocab_size}, {self.feature_dim}, {self.ctc_classes}")
+        if min(self.vocab_size, self.feature_dim, self.ctc_classes, self.patch_stem) < 0:
+            raise ValueError(f"ModelConfig.vocab_size, feature_dim, ctc_classes and patch_stem must be >= 0, got "
+                             f"{self.vocab_size}, {self.feature_dim}, {self.ctc_classes}, {self.patch_stem}")
         if self.d_model % self.n_heads or self.d_model % self.sub_heads:
             raise ValueError(f"d_model {self.d_model} must divide by n_heads {self.n_heads} "
                              f"and sub_heads {self.sub_heads}")

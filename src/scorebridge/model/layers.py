@@ -227,3 +227,34 @@ class SubDecoder(nn.Module):
         if last_only:
             x = x[:, -1:]
         return self.head(self.norm(x))
+
+
+class PatchStem(nn.Module):
+    """A small convolutional stem over each square pixel patch of a feature vector's first ``patch``² values.
+
+    A linear projection sees a notehead at each of a patch's 256 pixel offsets as a different input; a few
+    shared convolutions see one shape wherever it sits ("Early convolutions help transformers see better", Xiao
+    et al., 2021). Bias-free, with GELU (0 -> 0): zero vectors (token steps, padding, mel-only steps) stay zero,
+    and only steps with ink are computed."""
+
+    def __init__(self, patch: int, channels: int, d_model: int) -> None:
+        super().__init__()
+        if patch % 4:
+            raise ValueError(f"the patch size must divide by 4, got {patch}")
+        self.patch = patch
+        self.net = nn.Sequential(
+            nn.Conv2d(1, channels, 3, padding=1, bias=False), nn.GELU(),
+            nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=False), nn.GELU(),
+            nn.Conv2d(2 * channels, 2 * channels, 3, stride=2, padding=1, bias=False), nn.GELU())
+        self.proj = nn.Linear(2 * channels * (patch // 4) ** 2, d_model, bias=False)
+
+    def forward(self, features: Tensor) -> Tensor:
+        """(B, S, F >= patch²) -> (B, S, d_model)."""
+        b, s, _ = features.shape
+        pixels = features[..., : self.patch * self.patch].reshape(b * s, self.patch * self.patch)
+        inked = pixels.abs().sum(dim=1) > 0
+        out = pixels.new_zeros(b * s, self.proj.out_features)
+        if inked.any():
+            x = pixels[inked].view(-1, 1, self.patch, self.patch)
+            out[inked] = self.proj(self.net(x).flatten(1)).to(out.dtype)
+        return out.view(b, s, -1)

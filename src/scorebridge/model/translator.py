@@ -20,9 +20,10 @@ import torch
 from torch import Tensor, nn
 
 from scorebridge.checkpoint import config_from_dict, load_weights_strict, read_checkpoint_meta, save_checkpoint
+from scorebridge.constants import IMAGE_PATCH_PX
 
 from .config import ModelConfig
-from .layers import DecoderCache, DecoderLayer, EncoderLayer, SubDecoder
+from .layers import DecoderCache, DecoderLayer, EncoderLayer, PatchStem, SubDecoder
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,9 @@ class Translator(nn.Module):
         # continuous sources (pixel patches, mel frames): projected into the step embedding; no bias, so the
         # zero vectors of token steps add nothing
         self.feat_proj = nn.Linear(c.feature_dim, c.d_model, bias=False) if c.feature_dim else None
+        if c.patch_stem and c.feature_dim < IMAGE_PATCH_PX ** 2:
+            raise ValueError(f"a patch stem needs pixel features (feature_dim >= {IMAGE_PATCH_PX ** 2})")
+        self.patch_stem = PatchStem(IMAGE_PATCH_PX, c.patch_stem, c.d_model) if c.patch_stem else None
         self.emb_drop = nn.Dropout(c.dropout)
         self.encoder = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout)
                                      for _ in range(c.enc_layers))
@@ -120,6 +124,8 @@ class Translator(nn.Module):
             if features.shape != (*tokens.shape[:2], c.feature_dim):
                 raise ValueError(f"expected features (B, T, {c.feature_dim}), got {tuple(features.shape)}")
             h = h + self.feat_proj(features.to(h.dtype))
+            if self.patch_stem is not None:
+                h = h + self.patch_stem(features.to(h.dtype))
         return h
 
     # ---- encoder / decoder ------------------------------------------------------------------------------------

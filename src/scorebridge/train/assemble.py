@@ -42,7 +42,8 @@ def model_config_for(config: TrainConfig, vocab: Vocabulary) -> ModelConfig:
     """The recipe's preset for this vocabulary; checks that the position tables cover the length limits."""
     mcfg = model_preset(config.model, vocab.size)
     changes: dict[str, Any] = {"n_slots": vocab.n_slots, "feature_dim": config.inputs.dim,
-                               "ctc_classes": len(vocab.block(Modality.NOTATION)) + 1 if config.ctc else 0}
+                               "ctc_classes": len(vocab.block(Modality.NOTATION)) + 1 if config.ctc else 0,
+                               "patch_stem": config.patch_stem}
     if config.dropout is not None:
         changes["dropout"] = config.dropout
     mcfg = dataclasses.replace(mcfg, **changes)

@@ -80,6 +80,7 @@ class TrainConfig:
     guided_attention: float = 0.0  # weight of the diagonal attention prior (model/loss.py); 0 = off
     guided_width: float = 0.2  # its band's width, as a share of the source and target lengths
     ctc: float = 0.0  # weight of a CTC loss on the encoder for notation targets (model/loss.py); 0 = off
+    patch_stem: int = 0  # pixel inputs: channels of a convolutional stem over each patch (model/layers.py); 0 = off
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
@@ -97,8 +98,10 @@ class TrainConfig:
         for name in ("validate_every", "valid_examples", "valid_decode", "workers", "batch_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.guided_attention < 0 or not self.guided_width > 0 or self.ctc < 0:
-            raise ValueError("guided_attention and ctc must be >= 0 and guided_width > 0")
+        if self.patch_stem and self.inputs.image != "pixels":
+            raise ValueError("patch_stem needs [inputs] image = \"pixels\"")
+        if self.guided_attention < 0 or not self.guided_width > 0 or self.ctc < 0 or self.patch_stem < 0:
+            raise ValueError("guided_attention, ctc and patch_stem must be >= 0 and guided_width > 0")
         if self.batch_tokens and self.accumulate > 1:
             raise ValueError("batch_tokens sets the micro-batches itself; leave accumulate at 1")
         if self.batch_size % self.accumulate:
