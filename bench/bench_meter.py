@@ -81,10 +81,6 @@ def tuplet_share(notes) -> float:
     return sum(1 for n in written if n.duration.tuplets) / max(len(written), 1)
 
 
-def signature_of(beats: int, compound: bool) -> str:
-    return f"{3 * beats}/8" if compound else f"{beats}/4"
-
-
 def score(records: list[dict], options: MeterOptions) -> Counter[str]:
     counts: Counter[str] = Counter()
     for r in records:
@@ -92,9 +88,9 @@ def score(records: list[dict], options: MeterOptions) -> Counter[str]:
         counts["pieces"] += 1
         if r["contrasts"] is None:
             continue
-        beats, compound = decide({int(k): tuple(v) for k, v in r["contrasts"].items()}, r["ratio"], options,
-                                 {int(k): v for k, v in r["repeats"].items()})
-        got = signature_of(beats, compound)
+        _, _, got, _ = decide({int(k): tuple(v) for k, v in r["contrasts"].items()}, r["ratio"], options,
+                              {int(k): v for k, v in r["repeats"].items()})
+        beats, compound = beats_per_bar(got), got.endswith("/8") and int(got.split("/")[0]) % 3 == 0
         truth_beats = beats_per_bar(truth.replace("2/2", "2/4"))
         counts["exact"] += got == truth or (truth == "2/2" and got == "2/4")
         counts["beats"] += beats == truth_beats
@@ -106,14 +102,16 @@ def score(records: list[dict], options: MeterOptions) -> Counter[str]:
 def tune() -> None:
     records = [json.loads(line) for line in (OUT / "meter_dev.jsonl").read_text().splitlines()]
     results = []
-    for four, triple, ratio, weight in itertools.product((-0.2, -0.1, 0.0, 0.1, 0.2, 0.3), (-0.2, -0.1, 0.0, 0.1, 0.2),
-                                                         (0.8, 1.0, 1.3, 1.6, 2.0), (0.0, 0.5, 1.0, 2.0, 4.0)):
-        options = MeterOptions(four_margin=four, triple_margin=triple, compound_ratio=ratio, repetition_weight=weight)
+    grid = itertools.product((-0.6, -0.4, -0.2, 0.0, 0.2), (-0.2, 0.0, 0.2, 0.4, 0.6), (0.0, 0.3, 0.6, 1.0, 2.0),
+                             (0.8, 1.3, 2.0), (0.0, 2.0, 4.0, 8.0))
+    for four, triple, eighths, ratio, weight in grid:
+        options = MeterOptions(four_margin=four, triple_margin=triple, eighths_margin=eighths, compound_ratio=ratio,
+                               repetition_weight=weight)
         c = score(records, options)
-        results.append((c["exact"], c["beats"], c["compound"], four, triple, ratio, weight))
+        results.append((c["exact"], c["beats"], c["compound"], four, triple, eighths, ratio, weight))
     results.sort(reverse=True)
-    print(f"{len(records)} dev pieces; best (exact, beats, compound, four_margin, triple_margin, compound_ratio, "
-          "repetition_weight):")
+    print(f"{len(records)} dev pieces; best (exact, beats, compound, four_margin, triple_margin, eighths_margin, "
+          "compound_ratio, repetition_weight):")
     for row in results[:10]:
         print(row)
 
@@ -149,7 +147,7 @@ def main() -> None:
                 f.write(json.dumps(record) + "\n")
             done[folder] = record
         got = meter.time_signature if meter else "-"
-        line = f"{folder:55s} {signature:6s} {got:6s} bpm {meter.bpm if meter else 0:5.0f}"
+        line = f"{folder:55s} {signature:6s} {got:6s} quarter bpm {meter.quarter_bpm if meter else 0:5.0f}"
         if args.notation and meter:
             tuplets.append(tuplet_share(notes))
             line += f" tuplets {tuplets[-1]:.1%}"

@@ -5,8 +5,11 @@
 - Subdivision: where the onsets fall between two beats. Mass near 1/3 and 2/3 of the beat against mass near 1/2
   says whether a beat divides in three (compound meters: 6/8, 9/8, 12/8; the beat is a dotted quarter) or two.
 - Beats per bar and the downbeat: each beat gets an accent (onset strength, a bass note, long notes starting
-  there); for each bar length m in ``METER_BEATS`` and phase, the contrast between accents on the candidate
-  downbeats and on the other beats; the best (bar length, phase) wins, with a margin needed to prefer 4 over 2.
+  there); for each bar length m in ``BAR_LENGTHS`` (in tracked beats) and phase, the contrast between accents on
+  the candidate downbeats and on the other beats, plus how well each beat's rhythm repeats m beats later; the
+  best (bar length, phase) wins, with margins (``MeterOptions``). A bar of 6, 8, 9 or 12 tracked beats means the
+  tracker followed eighth notes: 6 is 6/8 when its beats group in threes, else 3/4; 8 is 4/4; 9 and 12 are 9/8
+  and 12/8.
 
 The thresholds (``MeterOptions``) were chosen on ASAP pieces listed in docs/formats.md, not on the test pieces.
 """
@@ -25,7 +28,7 @@ from scorebridge.midi.notes import Note
 log = logging.getLogger(__name__)
 
 FRAME_MS = 10  # the envelope's frame: the MIDI grid's tick
-METER_BEATS = (2, 3, 4)
+BAR_LENGTHS = (2, 3, 4, 6, 8, 9, 12)  # in tracked beats
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,17 @@ class MeterOptions:
     beats keep an even spacing; ``compound_ratio``: triple-subdivision mass over duple needed to call the beat
     compound; ``four_margin``: how much stronger the bar-of-4 contrast must be than the bar-of-2 one to pick 4
     (their downbeats coincide, so 4 wins only when beat 3 is clearly weaker than beat 1);
+    ``eighths_margin``: the same for bars of 6 or more tracked beats (the tracker followed eighths);
     ``repetition_weight``: weight of how well beat rhythms repeat at the bar length (``repetition``);
     ``min_onsets``/``min_seconds``: below this a performance is too short to estimate (fixed tempo instead)."""
 
     start_bpm: float = 100.0
     tightness: float = 100.0
-    compound_ratio: float = 1.3
-    four_margin: float = 0.0
-    triple_margin: float = 0.0
-    repetition_weight: float = 0.0
+    compound_ratio: float = 2.0
+    four_margin: float = -0.2
+    triple_margin: float = 0.4
+    eighths_margin: float = 2.0
+    repetition_weight: float = 2.0
     min_onsets: int = 16
     min_seconds: float = 6.0
 
@@ -52,13 +57,17 @@ DEFAULT_METER = MeterOptions()
 
 @dataclass(frozen=True)
 class Meter:
-    """The estimate: ``beats_ms`` (each beat's time), ``beats_per_bar``, ``compound`` (a beat divides in three),
-    ``downbeat`` (index in ``beats_ms`` of the first bar's first beat), ``bpm`` (beats per minute); the evidence:
-    ``contrasts`` ({bar length: (contrast, phase)}) and ``triple_ratio`` (thirds over halves between beats)."""
+    """The estimate: ``beats_ms`` (each tracked beat's time), ``beats_per_bar`` (tracked beats in a bar),
+    ``compound`` (a tracked beat divides in three), ``beat_quarters`` (a tracked beat in quarter notes: 1, 3/2 or
+    1/2), ``time_signature`` ("3/4"), ``downbeat`` (index in ``beats_ms`` of a bar's first beat), ``bpm`` (tracked
+    beats per minute); the evidence: ``contrasts`` ({bar length: (contrast, phase)}), ``triple_ratio`` (thirds over
+    halves between beats) and ``repeats`` ({bar length: rhythm repetition})."""
 
     beats_ms: tuple[int, ...]
     beats_per_bar: int
     compound: bool
+    beat_quarters: Fraction
+    time_signature: str
     downbeat: int
     bpm: float
     contrasts: dict[int, tuple[float, int]] = field(default_factory=dict, compare=False)
@@ -66,16 +75,15 @@ class Meter:
     repeats: dict[int, float] = field(default_factory=dict, compare=False)
 
     @property
-    def time_signature(self) -> str:
-        """E.g. "3/4", or "6/8" for two compound beats."""
-        if self.compound:
-            return f"{3 * self.beats_per_bar}/8"
-        return f"{self.beats_per_bar}/4"
+    def is_compound_time(self) -> bool:
+        """6/8, 9/8, 12/8: the felt beat is a dotted quarter."""
+        top, bottom = (int(x) for x in self.time_signature.split("/"))
+        return bottom == 8 and top % 3 == 0
 
     @property
-    def beat_quarters(self) -> Fraction:
-        """A beat's length in quarter notes: 1 (simple) or 3/2 (compound: a dotted quarter)."""
-        return Fraction(3, 2) if self.compound else Fraction(1)
+    def quarter_bpm(self) -> float:
+        """Quarter notes per minute."""
+        return self.bpm * float(self.beat_quarters)
 
 
 def onset_envelope(notes: Sequence[Note]) -> np.ndarray:
@@ -214,22 +222,33 @@ def estimate_meter(notes: Sequence[Note], options: MeterOptions = DEFAULT_METER)
     ratio = triple_ratio(positions)
     accents = beat_accents(pitched, beats)
     patterns = beat_patterns(positions, np.array([n.pitch for n in pitched], np.float64))
-    scores = {m: bar_contrast(accents, m) for m in METER_BEATS}
-    repeats = {m: repetition(patterns, m) for m in METER_BEATS}
-    beats_per_bar, compound = decide(scores, ratio, options, repeats)
+    scores = {m: bar_contrast(accents, m) for m in BAR_LENGTHS if 2 * m < len(accents)}
+    repeats = {m: repetition(patterns, m) for m in BAR_LENGTHS if m < len(patterns)}
+    bar, compound, signature, unit = decide(scores, ratio, options, repeats)
     log.debug("meter: tempo %.1f, triple ratio %.2f, contrasts %s", tempo, ratio,
               {m: round(s, 3) for m, (s, _) in scores.items()})
     period = float(np.median(np.diff(beats)))
-    return Meter(tuple(int(b) for b in beats), beats_per_bar, compound, scores[beats_per_bar][1], 60_000 / period,
+    return Meter(tuple(int(b) for b in beats), bar, compound, unit, signature, scores[bar][1], 60_000 / period,
                  scores, ratio, repeats)
 
 
 def decide(contrasts: dict[int, tuple[float, int]], ratio: float, options: MeterOptions = DEFAULT_METER,
-           repeats: dict[int, float] | None = None) -> tuple[int, bool]:
-    """(beats per bar, compound) from the evidence ``estimate_meter`` gathers, with ``options``' margins and
-    weight."""
-    margins = {2: 0.0, 3: options.triple_margin, 4: options.four_margin}
+           repeats: dict[int, float] | None = None) -> tuple[int, bool, str, Fraction]:
+    """(tracked beats per bar, compound, time signature, tracked beat in quarters) from the evidence
+    ``estimate_meter`` gathers, with ``options``' margins and weight (see the module docstring)."""
     repeats = repeats or {}
-    beats_per_bar = max(METER_BEATS, key=lambda m: contrasts[m][0] - margins[m]
-                        + options.repetition_weight * repeats.get(m, 0.0))
-    return beats_per_bar, ratio > options.compound_ratio
+
+    def margin(m: int) -> float:
+        return {2: 0.0, 3: options.triple_margin, 4: options.four_margin}.get(m, options.eighths_margin)
+
+    candidates = [m for m in BAR_LENGTHS if m in contrasts]
+    bar = max(candidates, key=lambda m: contrasts[m][0] - margin(m) + options.repetition_weight * repeats.get(m, 0.0))
+    if bar <= 4:
+        compound = ratio > options.compound_ratio
+        if compound:
+            return bar, True, f"{3 * bar}/8", Fraction(3, 2)
+        return bar, False, f"{bar}/4", Fraction(1)
+    if bar == 6:
+        in_threes = contrasts.get(3, (0.0, 0))[0] > contrasts.get(2, (0.0, 0))[0]
+        return bar, False, "6/8" if in_threes else "3/4", Fraction(1, 2)
+    return bar, False, {8: "4/4", 9: "9/8", 12: "12/8"}[bar], Fraction(1, 2)

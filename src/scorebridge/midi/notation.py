@@ -123,8 +123,10 @@ def notes_to_notation(notes: Sequence[Note], *, tempo_bpm: float | None = None,
         raws = [_fixed_tempo_part([n for n, s in zip(pitched, staves, strict=True) if s == staff], bpm,
                                   quantization) for staff in (1, 2)]
     else:
-        bpm, signature = estimate.bpm, estimate.time_signature
-        referent = duration.Duration(float(estimate.beat_quarters))
+        signature = estimate.time_signature
+        unit = Fraction(3, 2) if estimate.is_compound_time else Fraction(1)  # the felt beat
+        bpm = estimate.quarter_bpm / float(unit)
+        referent = duration.Duration(float(unit))
         starts, ends, tuplet_beats = _written_times(pitched, staves, estimate, rhythm)
         raws = [_placed_part(*zip(*[(n, a, b) for n, a, b, s in zip(pitched, starts, ends, staves, strict=True)
                                     if s == staff], strict=True)) if staff in staves else stream.Part()
