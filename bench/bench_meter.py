@@ -103,15 +103,16 @@ def tune() -> None:
     records = [json.loads(line) for line in (OUT / "meter_dev.jsonl").read_text().splitlines()]
     results = []
     grid = itertools.product((-0.6, -0.4, -0.2, 0.0, 0.2), (-0.2, 0.0, 0.2, 0.4, 0.6), (0.0, 0.3, 0.6, 1.0, 2.0),
-                             (0.8, 1.3, 2.0), (0.0, 2.0, 4.0, 8.0))
-    for four, triple, eighths, ratio, weight in grid:
+                             (0.8, 1.3, 2.0), (0.0, 2.0, 4.0, 8.0),
+                             ((2, 3, 4, 6, 8, 9, 12), (2, 3, 4, 6, 8), (2, 3, 4)))
+    for four, triple, eighths, ratio, weight, lengths in grid:
         options = MeterOptions(four_margin=four, triple_margin=triple, eighths_margin=eighths, compound_ratio=ratio,
-                               repetition_weight=weight)
+                               repetition_weight=weight, bar_lengths=lengths)
         c = score(records, options)
-        results.append((c["exact"], c["beats"], c["compound"], four, triple, eighths, ratio, weight))
+        results.append((c["exact"], c["beats"], c["compound"], four, triple, eighths, ratio, weight, lengths))
     results.sort(reverse=True)
     print(f"{len(records)} dev pieces; best (exact, beats, compound, four_margin, triple_margin, eighths_margin, "
-          "compound_ratio, repetition_weight):")
+          "compound_ratio, repetition_weight, bar_lengths):")
     for row in results[:10]:
         print(row)
 

@@ -48,6 +48,7 @@ class MeterOptions:
     triple_margin: float = 0.4
     eighths_margin: float = 2.0
     repetition_weight: float = 2.0
+    bar_lengths: tuple[int, ...] = BAR_LENGTHS
     min_onsets: int = 16
     min_seconds: float = 6.0
 
@@ -118,6 +119,8 @@ def _extend(beats: np.ndarray, first_ms: int, last_ms: int) -> np.ndarray:
         return beats
     head, tail = list(beats), []
     step = head[1] - head[0]
+    if step <= 0 or beats[-1] - beats[-2] <= 0:
+        return beats
     while head[0] > first_ms:
         head.insert(0, head[0] - step)
     step = beats[-1] - beats[-2]
@@ -241,7 +244,7 @@ def decide(contrasts: dict[int, tuple[float, int]], ratio: float, options: Meter
     def margin(m: int) -> float:
         return {2: 0.0, 3: options.triple_margin, 4: options.four_margin}.get(m, options.eighths_margin)
 
-    candidates = [m for m in BAR_LENGTHS if m in contrasts]
+    candidates = [m for m in BAR_LENGTHS if m in contrasts and m in options.bar_lengths]
     bar = max(candidates, key=lambda m: contrasts[m][0] - margin(m) + options.repetition_weight * repeats.get(m, 0.0))
     if bar <= 4:
         compound = ratio > options.compound_ratio

@@ -128,6 +128,8 @@ def notes_to_notation(notes: Sequence[Note], *, tempo_bpm: float | None = None,
         bpm = estimate.quarter_bpm / float(unit)
         referent = duration.Duration(float(unit))
         starts, ends, tuplet_beats = _written_times(pitched, staves, estimate, rhythm)
+        log.info("estimated %s at %.0f beats per minute; %d beat(s) written with tuplets", signature, bpm,
+                 tuplet_beats)
         raws = [_placed_part(*zip(*[(n, a, b) for n, a, b, s in zip(pitched, starts, ends, staves, strict=True)
                                     if s == staff], strict=True)) if staff in staves else stream.Part()
                 for staff in (1, 2)]
