@@ -15,7 +15,7 @@ from scorebridge.errors import ScorebridgeError
 
 log = logging.getLogger("scorebridge")
 
-RENDER_TARGETS = ("systems", "pages", "midi", "audio", "lmx")
+RENDER_TARGETS = ("systems", "pages", "pdf", "midi", "audio", "lmx")
 
 
 def positive_int(text: str) -> int:
@@ -62,13 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         "page images, MIDI (Verovio's, aligned with the engraving), audio (FluidSynth) or LMX.",
     )
     p.add_argument("input", metavar="SCORE", help="MusicXML/MXL/kern/ABC/MEI score (or a MIDI file for --to audio)")
-    p.add_argument("--to", required=True, choices=RENDER_TARGETS,
-                   help="what to render; systems: one PNG per system as the model reads it (staves scaled to "
-                        "--staff-height px, 18 by default: small for a person; add --raw for crops at the "
-                        "engraving's full size), pages: whole pages to read")
+    p.add_argument("--to", default=None, choices=RENDER_TARGETS,
+                   help="what to render (default: told by the output file's suffix, e.g. score.pdf); systems: one "
+                        "PNG per system as the model reads it (staves scaled to --staff-height px, 18 by default: "
+                        "small for a person; add --raw for crops at the engraving's full size), pages: whole pages")
     p.add_argument("-o", "--output", required=True,
-                   help="output folder (systems, pages; an existing one keeps its files) or file (midi: .mid, "
-                        "audio: .wav .flac .ogg .mp3, lmx: .lmx); never the input")
+                   help="output folder (systems, pages; an existing one keeps its files) or file (pdf: .pdf, midi: "
+                        ".mid, audio: .wav .flac .ogg .mp3, lmx: .lmx); never the input")
     p.add_argument("--soundfont", default="fluidr3", help="fluidr3, timgm6mb or a .sf2 path (audio)")
     p.add_argument("--sample-rate", type=int, default=44_100, help="audio sample rate in Hz, 8000..96000 (audio)")
     p.add_argument("--force", action="store_true",
@@ -380,7 +380,8 @@ def _run(args: argparse.Namespace) -> int:
             progress=progress,
             force=args.force,
         )
-        written = convert.render(args.input, args.to, args.output, opts)
+        target = args.to or convert.target_for_output(args.output)
+        written = convert.render(args.input, target, args.output, opts)
         convert.print_written(written, sys.stdout)
         return 0
     if args.command == "data":

@@ -1,4 +1,4 @@
-"""Deterministic conversions behind `scorebridge render`, `lmx` and `demo`: score -> images, LMX, MIDI, audio.
+"""Deterministic conversions behind `scorebridge render`, `lmx` and `demo`: score -> images, PDF, LMX, MIDI, audio.
 
 Each function reads one input, writes its outputs atomically (a failure leaves nothing under the
 requested name) and returns what it wrote as `Written` records for the CLI to print.
@@ -29,10 +29,21 @@ log = logging.getLogger(__name__)
 MIDI_SUFFIXES = (".mid", ".midi")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 LMX_SUFFIXES = (".lmx", ".txt")
-MUSICXML_SUFFIXES = (".musicxml", ".xml")
-# the suffixes each file target may be written as; systems and pages are folders
-OUTPUT_SUFFIXES = {"midi": MIDI_SUFFIXES, "audio": AUDIO_SUFFIXES, "lmx": LMX_SUFFIXES}
+MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")  # .mxl: compressed (scorefile.write_musicxml)
+PDF_SUFFIXES = (".pdf",)
+# the suffixes each file target may be written as; systems and pages are folders (pages also as one PDF)
+OUTPUT_SUFFIXES = {"midi": MIDI_SUFFIXES, "audio": AUDIO_SUFFIXES, "lmx": LMX_SUFFIXES, "pdf": PDF_SUFFIXES}
 FOLDER_TARGETS = ("systems", "pages")
+
+
+def target_for_output(out: str | os.PathLike[str]) -> str:
+    """The render target a file output's suffix names (score.pdf -> pdf), for `render` without --to."""
+    suffix = Path(out).suffix.lower()
+    for target, suffixes in OUTPUT_SUFFIXES.items():
+        if suffix in suffixes:
+            return target
+    raise OutputError(out, f"cannot tell what to render from {suffix or 'a name without suffix'}; give --to "
+                           f"(or a file name ending in {', '.join(s for v in OUTPUT_SUFFIXES.values() for s in v)})")
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ def check_output(out: str | os.PathLike[str], suffixes: tuple[str, ...], what: s
 
 def lmx_file_to_musicxml(lmx_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Written:
     from scorebridge.notation import lmx_to_musicxml, read_lmx_file
+    from scorebridge.scorefile import write_musicxml
 
     check_output(out, MUSICXML_SUFFIXES, "MusicXML", [lmx_path])
     check_file_size(lmx_path, LIMITS.max_score_bytes, "the LMX file")
@@ -98,13 +110,15 @@ def lmx_file_to_musicxml(lmx_path: str | os.PathLike[str], out: str | os.PathLik
         raise
     except Exception as exc:  # the delinearizer rejects malformed sequences with assorted exceptions
         raise InputError(lmx_path, f"cannot turn this LMX into MusicXML ({type(exc).__name__}: {exc})") from exc
-    write_text(out, xml)
+    write_musicxml(out, xml)
     return Written("musicxml", Path(out), f"{len(tokens)} LMX tokens")
 
 
 def check_render(score: Path, target: str, out: Path, request: RenderRequest) -> None:
     """Every check of a render request that needs no engraving: the output's suffix against ``target``, where
     it goes, that it is not the input, and the sample rate. Raises before any work."""
+    if target == "pages" and out.suffix.lower() in PDF_SUFFIXES:
+        target = "pdf"  # --to pages -o score.pdf: the pages as one PDF
     if target in FOLDER_TARGETS:
         check_output_location(out, folder=True)
         check_distinct(out, [score])
@@ -124,7 +138,8 @@ def check_render(score: Path, target: str, out: Path, request: RenderRequest) ->
 
 def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[str],
            request: RenderRequest = RenderRequest()) -> list[Written]:
-    """Render ``score`` to ``target`` (systems, pages, midi, audio, lmx) at ``out``.
+    """Render ``score`` to ``target`` (systems, pages, pdf, midi, audio, lmx) at ``out``; ``pages`` with an
+    ``out`` ending in .pdf is ``pdf`` (one multi-page vector PDF of the engraved pages).
 
     Refused before any work: an output that is the input or contradicts ``target`` by its suffix (the suffix
     picks the audio format: WAV, FLAC, OGG, MP3), a folder output onto a file and the reverse; audio longer
@@ -133,6 +148,8 @@ def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[st
     score, out = Path(score), Path(out)
     if not score.exists():
         raise InputError(score, "no such file")
+    if target == "pages" and out.suffix.lower() in PDF_SUFFIXES:
+        target = "pdf"
     check_render(score, target, out, request)
     if target == "lmx":
         return [_render_lmx(score, out, request)]
@@ -145,6 +162,11 @@ def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[st
         return _render_systems(engraved, out, request)
     if target == "pages":
         return _render_pages(engraved, out, request)
+    if target == "pdf":
+        from scorebridge.render.pdf import svgs_to_pdf
+
+        svgs_to_pdf(engraved.pages, out)
+        return [Written("pdf", out, f"{engraved.page_count} page(s), vector PDF")]
     if target == "midi":
         from scorebridge.render import write_midi_bytes
 

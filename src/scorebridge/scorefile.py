@@ -1,16 +1,51 @@
 """Reading score files as text, shared by notation (LMX) and render (Verovio): .mxl containers, UTF-16
 MusicXML, and a structural check of **kern files (music21 accepts broken ones silently and Verovio aborts
-the whole process on some of them)."""
+the whole process on some of them). Writing MusicXML as text or as a compressed .mxl, by the suffix."""
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
 from scorebridge.errors import InputError
+from scorebridge.fileio import write_bytes, write_text
 from scorebridge.limits import LIMITS, Limits, check_score_counts
+
+MUSICXML_WRITE_SUFFIXES = (".musicxml", ".xml", ".mxl")
+MXL_MIMETYPE = "application/vnd.recordare.musicxml"
+_MXL_ROOT = "score.musicxml"
+_CONTAINER = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<container>\n  <rootfiles>\n'
+    f'    <rootfile full-path="{_MXL_ROOT}" media-type="application/vnd.recordare.musicxml+xml"/>\n'
+    "  </rootfiles>\n</container>\n"
+)
+
+
+def mxl_bytes(xml: str) -> bytes:
+    """A compressed MusicXML (.mxl) archive holding ``xml``: the ``mimetype`` member first and stored, as the
+    MusicXML 3/4 container rules ask, then META-INF/container.xml naming the root file."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), MXL_MIMETYPE, compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", _CONTAINER, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(_MXL_ROOT, xml.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def write_musicxml(path: str | os.PathLike[str], xml: str) -> Path:
+    """Write MusicXML text atomically as the suffix of ``path`` asks: .mxl compressed, .musicxml/.xml plain."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in MUSICXML_WRITE_SUFFIXES:
+        raise InputError(path, f"write MusicXML as {', '.join(MUSICXML_WRITE_SUFFIXES)}")
+    if suffix == ".mxl":
+        write_bytes(path, mxl_bytes(xml))
+    else:
+        write_text(path, xml)
+    return Path(path)
 
 
 def read_mxl_rootfile(path: Path, max_bytes: int | None = None) -> bytes:

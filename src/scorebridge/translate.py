@@ -30,6 +30,7 @@ from scorebridge.limits import (
     measure_midi_file,
 )
 from scorebridge.modality import Modality
+from scorebridge.scorefile import write_musicxml
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,10 @@ MIDI_SUFFIXES = (".mid", ".midi")
 NOTATION_SUFFIXES = (".musicxml", ".xml", ".mxl", ".krn", ".abc", ".mei", ".lmx")
 INPUTS = {**dict.fromkeys(IMAGE_SUFFIXES, Modality.IMAGE), **dict.fromkeys(AUDIO_SUFFIXES, Modality.AUDIO),
           **dict.fromkeys(MIDI_SUFFIXES, Modality.MIDI), **dict.fromkeys(NOTATION_SUFFIXES, Modality.NOTATION)}
-OUTPUTS = {".musicxml": Modality.NOTATION, ".xml": Modality.NOTATION, ".lmx": Modality.NOTATION,
-           ".mid": Modality.MIDI, ".midi": Modality.MIDI, ".wav": Modality.AUDIO, ".flac": Modality.AUDIO,
-           ".png": Modality.IMAGE}
+OUTPUTS = {".musicxml": Modality.NOTATION, ".xml": Modality.NOTATION, ".mxl": Modality.NOTATION,
+           ".lmx": Modality.NOTATION, ".mid": Modality.MIDI, ".midi": Modality.MIDI, ".wav": Modality.AUDIO,
+           ".flac": Modality.AUDIO, ".ogg": Modality.AUDIO, ".mp3": Modality.AUDIO, ".png": Modality.IMAGE,
+           ".pdf": Modality.IMAGE}
 
 # (source, target) -> {engine: what it does}; "model" routes need weights. `--engine auto` picks per direction
 # (``choose_engine``); ``ROUTES`` holds its pick when no model has a usable measured figure, which is today's case.
@@ -188,6 +190,8 @@ def plan_engine(request: TranslateRequest, quality: Any = None) -> tuple[Modalit
                                         "(.musicxml) first, then render it")
     if request.via != "direct" and (source, target) != (Modality.IMAGE, Modality.AUDIO):
         raise InputError(request.input, "--via notation is the image -> audio cascade")
+    if request.output.suffix.lower() == ".pdf" and source not in (Modality.NOTATION, Modality.MIDI):
+        raise InputError(request.output, "a PDF is written from engraved notation; write a .png here")
     if request.align is not None and (source, target) != (Modality.IMAGE, Modality.AUDIO):
         raise InputError(request.input, "--align needs a score image input and an audio output")
     check_output_location(request.output)
@@ -286,7 +290,7 @@ def _translate(request: TranslateRequest, model: Any, source: Modality, target: 
         else:
             from scorebridge.midi.notation import midi_to_musicxml
 
-            write_text(out, midi_to_musicxml(result.notes))
+            write_musicxml(out, midi_to_musicxml(result.notes))
         return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
     if source is Modality.MIDI:
         result = model.translate_long(request.input, to=Modality.AUDIO, **kwargs)
@@ -308,7 +312,7 @@ def _midi_to_notation(request: TranslateRequest, target: Modality, engine: str) 
             score.write_text(xml, encoding="utf-8")
             _first_page_png(score, out, Path(tmp))
     else:
-        write_text(out, xml)
+        write_musicxml(out, xml)
     return TranslateResult(Modality.MIDI, target, engine, out)
 
 
@@ -394,14 +398,14 @@ def _from_notation(request: TranslateRequest, target: Modality, engine: str) -> 
             if out.suffix.lower() == ".lmx":
                 write_text(out, convert.score_lmx_text(source) + "\n")
             elif source.suffix.lower() in (".musicxml", ".xml"):
-                write_text(out, source.read_text(encoding="utf-8"))
+                write_musicxml(out, source.read_text(encoding="utf-8"))
             else:
                 import xml.etree.ElementTree as ET
 
                 from scorebridge.notation import load_musicxml
 
                 root = load_musicxml(source).getroot()
-                write_text(out, '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode"))
+                write_musicxml(out, '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode"))
         elif target is Modality.IMAGE:
             _first_page_png(source, out, Path(tmp))
         else:
@@ -410,11 +414,16 @@ def _from_notation(request: TranslateRequest, target: Modality, engine: str) -> 
 
 
 def _first_page_png(score: Path, out: Path, tmp: Path) -> None:
-    """Engrave ``score``; a one-page score becomes ``out``, a longer one ``out`` plus ``<stem>-N.png`` pages."""
+    """Engrave ``score``; a one-page score becomes ``out``, a longer one ``out`` plus ``<stem>-N.png`` pages
+    (a .pdf ``out``: every page in one PDF)."""
     import shutil
 
     from scorebridge import convert
     from scorebridge.fileio import atomic_path
+
+    if out.suffix.lower() == ".pdf":
+        convert.render(score, "pdf", out)
+        return
 
     convert.render(score, "pages", tmp / "pages")
     pngs = sorted((tmp / "pages").glob("page-*.png"))

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from scorebridge.constants import AUDIO_SAMPLE_RATE, MIDI_TICK_MS, MIDI_TICKS_PER_SECOND
 from scorebridge.decoding.search import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
-from scorebridge.fileio import atomic_path, write_text
+from scorebridge.fileio import write_text
 from scorebridge.inference.results import MidiTranslation, NotationTranslation, Translation
 from scorebridge.inference.signal import image_patch_grid, read_feature_source
 from scorebridge.inference.sources import as_path, image_codes, read_source
@@ -135,16 +135,13 @@ class LongAudio:
                 "systems": [span.to_json(self.sample_rate) for span in self.alignment]}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        import soundfile as sf
+        """WAV, FLAC, OGG or MP3 by the suffix (``codecs.files.write_audio``)."""
+        from scorebridge.codecs.files import audio_format, write_audio
 
-        fmt = {".wav": "WAV", ".flac": "FLAC"}.get(Path(path).suffix.lower())
-        if fmt is None:
-            raise InputError(path, "write audio as .wav or .flac")
+        audio_format(path)  # the suffix is refused before the emptiness check
         if not self.audio.size:
             raise ScorebridgeError("no audio was generated: " + "; ".join(self.problems))
-        with atomic_path(path) as tmp:
-            sf.write(str(tmp), np.clip(self.audio, -1, 1), self.sample_rate, format=fmt)
-        return Path(path)
+        return write_audio(path, self.audio, self.sample_rate)
 
     def save_alignment(self, path: str | os.PathLike[str]) -> Path:
         write_text(path, json.dumps(self.alignment_json(), indent=1) + "\n")
@@ -171,12 +168,14 @@ class PageTranslation:
         return self.xml
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """.musicxml/.xml (the page), .lmx/.txt (one line), .mid/.midi (MIDI targets)."""
+        """.musicxml/.xml/.mxl (the page), .lmx/.txt (one line), .mid/.midi (MIDI targets)."""
+        from scorebridge.scorefile import write_musicxml
+
         suffix = Path(path).suffix.lower()
         if self.modality is Modality.MIDI and suffix in (".mid", ".midi"):
             write_midi(self.notes, path)
-        elif self.modality is Modality.NOTATION and suffix in (".musicxml", ".xml"):
-            write_text(path, self.musicxml())
+        elif self.modality is Modality.NOTATION and suffix in (".musicxml", ".xml", ".mxl"):
+            write_musicxml(path, self.musicxml())
         elif self.modality is Modality.NOTATION and suffix in (".lmx", ".txt"):
             write_text(path, " ".join(self.lmx) + "\n")
         else:
@@ -443,7 +442,7 @@ def read_systems(model: ScoreBridgeModel, systems: Sequence[Any], to: Modality |
     lmx = join_system_lmx(per_system)
     xml = None
     try:
-        xml = lmx_to_musicxml(lmx) if lmx else None
+        xml = lmx_to_musicxml(lmx, infer_time=True) if lmx else None  # a page: state its meter
     except Exception as exc:  # noqa: BLE001  # the delinearizer rejects bad sequences with assorted errors
         problems.append(f"the page's LMX does not form MusicXML ({type(exc).__name__}: {exc})")
     if not lmx:

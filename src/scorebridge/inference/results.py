@@ -65,9 +65,14 @@ class NotationTranslation(Translation):
         return self.xml
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """.musicxml/.xml: the score (raises like ``musicxml()``); .lmx/.txt: the tokens on one line."""
-        suffix = _suffix(path, (".musicxml", ".xml", ".lmx", ".txt"))
-        write_text(path, self.musicxml() if suffix in (".musicxml", ".xml") else " ".join(self.lmx) + "\n")
+        """.musicxml/.xml/.mxl: the score (raises like ``musicxml()``); .lmx/.txt: the tokens on one line."""
+        from scorebridge.scorefile import write_musicxml
+
+        suffix = _suffix(path, (".musicxml", ".xml", ".mxl", ".lmx", ".txt"))
+        if suffix in (".lmx", ".txt"):
+            write_text(path, " ".join(self.lmx) + "\n")
+        else:
+            write_musicxml(path, self.musicxml())
         return Path(path)
 
 

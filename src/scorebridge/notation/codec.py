@@ -18,6 +18,7 @@ from lmx.linearization.vocabulary import NOTE_TYPE_TO_QUARTER_MULTIPLE, TIME_MOD
 from lmx.symbolic.part_to_score import part_to_score
 
 from scorebridge.errors import InputError
+from scorebridge.notation.complete import complete_part
 from scorebridge.notation.normalize import normalize_part
 from scorebridge.notation.vocabulary import TOKEN_SET, UnknownTokenError, check_tokens, split_tokens
 
@@ -255,9 +256,13 @@ def delinearize(tokens: Sequence[str] | str) -> ET.Element:
     return delinearizer.process_text(" ".join(token_list))
 
 
-def lmx_to_musicxml(tokens: Sequence[str] | str, part_name: str = "Piano") -> str:
-    """A complete score-partwise MusicXML document (text) from LMX tokens; music21 and Verovio read it."""
-    part = delinearize(tokens)
+def lmx_to_musicxml(tokens: Sequence[str] | str, part_name: str = "Piano", *, infer_time: bool = False) -> str:
+    """A complete score-partwise MusicXML document (text) from LMX tokens; music21 and Verovio read it.
+
+    Measures are numbered 1..N and the first states the key, time and clefs found later in the part
+    (``notation.complete``); ``infer_time``: a part without any time signature gets the one its measures imply
+    (for pages read by OMR; off for exact LMX round trips)."""
+    part = complete_part(delinearize(tokens), infer_time=infer_time)
     tree = part_to_score(part, part_id="P1", part_name=part_name)
     ET.indent(tree, space="  ")
     body = ET.tostring(tree.getroot(), encoding="unicode")
