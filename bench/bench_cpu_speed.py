@@ -140,9 +140,11 @@ def main() -> None:
         tasks = {args.only: tasks[args.only]}
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     base = LongformOptions(progress=False)
-    # warm-up, untimed (first-call allocations, lazy codec loading)
-    for _what, run, _output in tasks.values():
-        run(base)
+    # warm-up, untimed (first-call allocations, lazy codec loading): short inputs, at the first thread count
+    torch.set_num_threads(int(args.threads.split(",")[0]))
+    make_tasks(model, 2.0, 20)["transcription"][1](base)
+    model.translate_long(page_systems_of(PAGE)[:1], to="notation", options=DecodingOptions(max_steps=20),
+                         longform=base)
     rows = []
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
