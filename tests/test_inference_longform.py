@@ -17,7 +17,7 @@ from _image_codec_fixtures import staff_image
 from _model_fixtures import write_tiny_run
 from scorebridge.api import LongAudio, PageTranslation, ScoreBridgeModel, Transcription, load_model
 from scorebridge.codecs.audio import AUDIO_PRESETS
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding.search import DecodingOptions, TargetGeneration
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.inference.longform import (
     LongformOptions,
@@ -56,18 +56,18 @@ def systems(n: int = 3) -> list[np.ndarray]:
 
 
 class Spy:
-    """Records every generate_window call of a model (the prefix given, the output made)."""
+    """Records every window a model decodes, batched or not (the source, the prefix given, the output made)."""
 
     def __init__(self, model: ScoreBridgeModel, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[tuple] = []
-        original = model.generate_window
+        original = model.generate_batch
 
-        def spy(steps, target, options=FAST, **kw):
-            out = original(steps, target, options, **kw)
-            self.calls.append((steps, kw.get("prefix"), out))
-            return out
+        def spy(sources, target, options=FAST, **kw):
+            outs = original(sources, target, options, **kw)
+            self.calls += [(steps, kw.get("prefix"), out) for steps, out in zip(sources, outs, strict=True)]
+            return outs
 
-        monkeypatch.setattr(model, "generate_window", spy)
+        monkeypatch.setattr(model, "generate_batch", spy)
 
 
 def test_audio_chunks_stream_a_file_in_windows(tmp_path: Path) -> None:
@@ -108,7 +108,8 @@ def test_transcribe_shifts_each_window(model: ScoreBridgeModel, monkeypatch: pyt
 
     tokenizer = MidiTokenizer(model.vocab.config.midi)
     one_note = encode_midi(tokenizer.encode_window([Note(500, 700, 60, 80)], 0, 100), model.vocab)
-    monkeypatch.setattr(model, "generate", lambda steps, target, options: one_note)
+    monkeypatch.setattr(model, "generate_batch", lambda sources, target, options: [
+        TargetGeneration(one_note, None, "eos") for _ in sources])
     result = transcribe(model, tone(3.6), RATE, longform=LONG)
     # the last window is 0.6 s long: its note is cut at the end of the recording
     assert [(n.onset, n.offset) for n in result.notes] == [(500, 700), (1500, 1700), (2500, 2700), (3500, 3600)]

@@ -125,8 +125,22 @@ class ScoreBridgeModel:
         suffix or type unless ``source_modality`` is given. Returns a NotationTranslation, MidiTranslation,
         AudioTranslation or ImageTranslation. ValueError for a bad ``to`` or ``to`` equal to the source
         modality; InputError for a bad or too-long source or a missing codec."""
+        return self.translate_batch([source], to, source_modality=source_modality, options=options)[0]
+
+    def translate_batch(self, sources: Sequence[Any], to: Modality | str, *,
+                        source_modality: Modality | str | None = None,
+                        options: DecodingOptions = DEFAULT_OPTIONS) -> list[Translation]:
+        """``translate`` for several windows of one modality in ONE batched search, results in order. Greedy
+        results are those of translating the windows one by one; sampled rows draw from one generator, so a
+        sampled result depends on the other windows of its batch."""
+        if not len(sources):
+            return []
         target = _modality(to, "to")
-        src = infer_modality(source) if source_modality is None else _modality(source_modality, "source_modality")
+        kinds = {infer_modality(s) if source_modality is None else _modality(source_modality, "source_modality")
+                 for s in sources}
+        if len(kinds) != 1:
+            raise ValueError(f"one batch holds sources of one modality, got {', '.join(sorted(map(str, kinds)))}")
+        src = kinds.pop()
         if src is target:
             raise ValueError(f"the source is already {target}: translate to another modality")
         if self.tasks and (src, target) not in self.tasks:
@@ -136,13 +150,16 @@ class ScoreBridgeModel:
         src_codec = (self.codecs.get(src, self.vocab, self.device) if src in CODEC_MODALITIES and not as_signal
                      else None)
         tgt_codec = self.codecs.get(target, self.vocab, self.device) if target in CODEC_MODALITIES else None
-        if as_signal:
-            steps = read_feature_source(source, src, self.vocab, self.limits, self.inputs)
-        else:
-            steps = read_source(source, src, self.vocab, self.limits, src_codec)
-        self._check_positions(steps, source_name(source, src))
-        generated = self.generate_window(steps, target, options)
-        return dataclasses.replace(build_result(generated.steps, self.vocab, tgt_codec), end=generated.end)
+        steps = []
+        for source in sources:
+            if as_signal:
+                one = read_feature_source(source, src, self.vocab, self.limits, self.inputs)
+            else:
+                one = read_source(source, src, self.vocab, self.limits, src_codec)
+            self._check_positions(one, source_name(source, src))
+            steps.append(one)
+        return [dataclasses.replace(build_result(g.steps, self.vocab, tgt_codec), end=g.end)
+                for g in self.generate_batch(steps, target, options)]
 
     def translate_long(self, source: Any, to: Modality | str, *, source_modality: Modality | str | None = None,
                        options: DecodingOptions = DEFAULT_OPTIONS, longform: LongformOptions = DEFAULT_LONGFORM,
@@ -186,17 +203,31 @@ class ScoreBridgeModel:
         raise ValueError(f"no long-form path for {src} -> {target}: long-form covers audio -> midi, midi -> audio "
                          f"and system images -> notation, midi or audio; use translate for one window")
 
-    def _memory(self, steps: Steps, target: Modality) -> tuple[torch.Tensor, torch.Tensor]:
+    def _memory(self, sources: Sequence[Steps], target: Modality) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder memory (B, S, d) and padding mask (B, S) of sources padded to the longest: PAD tokens at
+        position (0, 0), zero features; the mask keeps every layer from attending to them."""
         dev = self.device
-
-        def tensor(a: Any) -> torch.Tensor:
-            return torch.as_tensor(a, dtype=torch.long, device=dev)[None]
-
-        src_pad = torch.zeros(1, len(steps), dtype=torch.bool, device=dev)
-        features = None if steps.features is None else torch.as_tensor(steps.features, device=dev)[None]
-        memory = self.translator.encode(tensor(steps.tokens), tensor(steps.x), tensor(steps.y),
-                                        torch.tensor([MODALITY_INDEX[steps.modality]], device=dev),
-                                        torch.tensor([MODALITY_INDEX[target]], device=dev), src_pad, features)
+        b, s = len(sources), max(len(one) for one in sources)
+        tokens = np.full((b, s, self.vocab.n_slots), self.vocab.pad, np.int64)
+        x, y = np.zeros((b, s), np.int64), np.zeros((b, s), np.int64)
+        pad = np.ones((b, s), bool)
+        with_features = [one.features is not None for one in sources]
+        if any(with_features) and not all(with_features):
+            raise ValueError("one batch holds sources read as features or as tokens, not both")
+        features = None
+        if all(with_features):
+            features = np.zeros((b, s, sources[0].features.shape[1]), np.float32)  # type: ignore[union-attr]
+        for i, one in enumerate(sources):
+            n = len(one)
+            tokens[i, :n], x[i, :n], y[i, :n], pad[i, :n] = one.tokens, one.x, one.y, False
+            if features is not None:
+                features[i, :n] = one.features
+        src_pad = torch.as_tensor(pad, device=dev)
+        modality = torch.full((b,), MODALITY_INDEX[sources[0].modality], device=dev)
+        memory = self.translator.encode(torch.as_tensor(tokens, device=dev), torch.as_tensor(x, device=dev),
+                                        torch.as_tensor(y, device=dev), modality,
+                                        torch.full((b,), MODALITY_INDEX[target], device=dev), src_pad,
+                                        None if features is None else torch.as_tensor(features, device=dev))
         return memory, src_pad
 
     @torch.no_grad()
@@ -209,13 +240,30 @@ class ScoreBridgeModel:
                         prefix: Steps | None = None, attention_layers: Sequence[int] = ()) -> TargetGeneration:
         """``generate`` with a forced target ``prefix`` (output starts with it) and the cross-attention weights
         of ``attention_layers`` averaged, one row per output step (``decoding.search.TargetGeneration``)."""
+        return self.generate_batch([steps], target, options, prefix=prefix, attention_layers=attention_layers)[0]
+
+    @torch.no_grad()
+    def generate_batch(self, sources: Sequence[Steps], target: Modality,
+                       options: DecodingOptions = DEFAULT_OPTIONS, *, prefix: Steps | None = None,
+                       attention_layers: Sequence[int] = ()) -> list[TargetGeneration]:
+        """``generate_window`` for encoded sources of one modality, padded into one batch and searched together
+        (each row ends on its own: EOS, its loop or length bound); ``prefix`` starts every row. One result per
+        source, in order; greedy rows equal their one-by-one results (see ``translate_batch``)."""
         target = Modality(target)
-        memory, src_pad = self._memory(steps, target)
-        source = SourceLength(steps.modality, torch.tensor([source_units_of(steps, self.vocab)]))
+        if not len(sources):
+            return []
+        if len({one.modality for one in sources}) != 1:
+            raise ValueError("one batch holds sources of one modality")
+        memory, src_pad = self._memory(sources, target)
+        units = torch.tensor([source_units_of(one, self.vocab) for one in sources])
         out = generate_target_with_attention(self.translator, memory, src_pad, target, self.vocab, options,
-                                             self.limits, prefix, attention_layers, source=source)[0]
-        # strip_sos_eos is a no-op on stripped steps; kept as the layout's contract
-        return TargetGeneration(strip_sos_eos(out.steps, self.vocab), out.attention, out.end)
+                                             self.limits, prefix, attention_layers,
+                                             source=SourceLength(sources[0].modality, units))
+        # strip_sos_eos is a no-op on stripped steps; kept as the layout's contract; attention over the row's
+        # own source steps (the padding after them got none)
+        return [TargetGeneration(strip_sos_eos(row.steps, self.vocab),
+                                 None if row.attention is None else row.attention[:, : len(one)], row.end)
+                for row, one in zip(out, sources, strict=True)]
 
     def _check_positions(self, steps: Steps, name: str) -> None:
         # the layout limits may exceed the model's position tables (a small preset); say so instead of failing

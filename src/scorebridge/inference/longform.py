@@ -11,6 +11,12 @@
   joined in reading order).
 - `via_notation`: the cascade baseline: `read_systems` -> MusicXML -> MIDI (Verovio) -> FluidSynth.
 
+Windows that do not depend on one another are decoded ``LongformOptions.batch_size`` at a time in one batched
+search (``ScoreBridgeModel.generate_batch``; each row ends on its own): the windows of `transcribe`, the systems of
+`read_systems` (and so of `via_notation`), and the windows of `synthesize` when ``midi_overlap_ms`` is 0. A window
+forced to start with the previous window's output (`synthesize` with an overlap, every window of `read_aloud`)
+waits for it: those run one by one. Greedy results do not depend on the batch size.
+
 The planning, cutting, stitching and alignment rules are pure functions in `inference.windows`.
 """
 
@@ -20,7 +26,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +46,7 @@ from scorebridge.inference.windows import (
     AlignmentSpan,
     CutRule,
     alignment_spans,
+    batches,
     find_cut,
     join_system_lmx,
     kept_frames,
@@ -71,7 +78,9 @@ class LongformOptions:
     how much of each MIDI window the previous one already rendered (its audio becomes the prefix; 0 = plain
     concatenation); ``cut``/``prefix_divisor``/``attention_layers``: the image -> audio window rules (the
     weights of those decoder layers, averaged); ``decode_chunk_frames``: audio codec frames decoded at once;
-    ``report``: called (done, total) after each window or system (a studio's progress; tqdm's bar is for terminals)."""
+    ``batch_size``: independent windows/systems decoded together in one batched search (1: one by one; greedy
+    results are the same for every size; sampled ones draw all rows of a batch from one generator); ``report``:
+    called (done, total) for each window/system as its batch finishes."""
 
     window_ms: int = 10_000
     midi_overlap_ms: int = 2_000
@@ -80,6 +89,7 @@ class LongformOptions:
     attention_layers: tuple[int, ...] = (-2,)
     decode_chunk_frames: int = 4096
     progress: bool = True
+    batch_size: int = 4
     report: Callable[[int, int], None] | None = None
 
     def __post_init__(self) -> None:
@@ -90,6 +100,8 @@ class LongformOptions:
                              f"got {self.midi_overlap_ms}")
         if self.prefix_divisor < 1 or self.decode_chunk_frames < 1 or not self.attention_layers:
             raise ValueError("prefix_divisor and decode_chunk_frames must be >= 1, attention_layers non-empty")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
     @property
     def window_ticks(self) -> int:
@@ -184,17 +196,25 @@ class PageTranslation:
 
 
 # helpers -----------------------------------------------------------------------------------------------
-def _bar(items: Any, total: int, desc: str, options: LongformOptions) -> Any:
-    if options.report is not None:
-        items = _reported(items, total, options.report)
-    return tqdm(items, total=total, desc=desc, unit="window", disable=not options.progress, leave=False)
+class _Progress:
+    """The progress bar and the caller's ``report`` of one long-form run, advanced as windows finish."""
 
+    def __init__(self, total: int, desc: str, options: LongformOptions) -> None:
+        self.total, self.done, self.report = total, 0, options.report
+        self.bar = tqdm(total=total, desc=desc, unit="window", disable=not options.progress, leave=False)
 
-def _reported(items: Iterable[Any], total: int, report: Callable[[int, int], None]) -> Iterator[Any]:
-    """``items``, calling ``report(done, total)`` once the loop body of each has run (the next one is asked for)."""
-    for done, item in enumerate(items, start=1):
-        yield item
-        report(done, total)
+    def advance(self, n: int = 1) -> None:
+        self.bar.update(n)
+        for _ in range(n):
+            self.done += 1
+            if self.report is not None:
+                self.report(self.done, self.total)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
 
 
 def audio_chunks(audio: Any, sr: int | None, window_ms: int) -> tuple[int, int, Iterator[np.ndarray]]:
@@ -280,23 +300,29 @@ def transcribe(model: ScoreBridgeModel, audio: Any, sr: int | None = None, *,
     tokenizer = MidiTokenizer(model.vocab.config.midi)
     windows, problems = [], []
     samples = 0
-    for k, chunk in enumerate(_bar(chunks, count, "transcribe", longform)):
-        samples += len(chunk)
-        t0 = k * longform.window_ticks
-        t1 = t0 + -(-len(chunk) * MIDI_TICKS_PER_SECOND // rate)
-        if as_signal:
-            steps = read_feature_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits, model.inputs)
-        else:
-            steps = read_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits, codec)
-        generated = model.generate(steps, Modality.MIDI, options)
-        try:
-            tokens = decode_midi(generated, model.vocab)
-        except ValueError as exc:
-            problems.append(f"window {k}: {exc}")
-            tokens = []
-        decoded = tokenizer.decode_window(tokens, t0, t1)
-        problems.extend(f"window {k}: {p}" for p in decoded.problems)
-        windows.append(decoded)
+    with _Progress(count, "transcribe", longform) as progress:
+        for batch in batches(enumerate(chunks), longform.batch_size):  # windows are independent
+            sources = []
+            for _k, chunk in batch:
+                if as_signal:
+                    sources.append(read_feature_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits,
+                                                       model.inputs))
+                else:
+                    sources.append(read_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits, codec))
+            generated = model.generate_batch(sources, Modality.MIDI, options)
+            for (k, chunk), out in zip(batch, generated, strict=True):
+                samples += len(chunk)
+                t0 = k * longform.window_ticks
+                t1 = t0 + -(-len(chunk) * MIDI_TICKS_PER_SECOND // rate)
+                try:
+                    tokens = decode_midi(out.steps, model.vocab)
+                except ValueError as exc:
+                    problems.append(f"window {k}: {exc}")
+                    tokens = []
+                decoded = tokenizer.decode_window(tokens, t0, t1)
+                problems.extend(f"window {k}: {p}" for p in decoded.problems)
+                windows.append(decoded)
+            progress.advance(len(batch))
     notes, dropped = clip_notes(tokenizer.stitch(windows), -(-samples * 1000 // rate))
     if dropped:
         problems.append(f"{dropped} notes starting after the end of the recording dropped")
@@ -332,21 +358,30 @@ def synthesize(model: ScoreBridgeModel, notes: Any, *, options: DecodingOptions 
     kept: list[np.ndarray] = []
     problems: list[str] = []
     prefix: np.ndarray | None = None
-    for k, w in enumerate(_bar(windows, len(windows), "synthesize", longform)):
+
+    def source(k: int) -> Steps:
         try:
-            src = encode(Modality.MIDI, tokenizer.encode_window(notes, w.start, w.end), model.vocab,
-                         limits=model.limits)
+            return encode(Modality.MIDI, tokenizer.encode_window(notes, windows[k].start, windows[k].end),
+                          model.vocab, limits=model.limits)
         except ValueError as exc:
             raise InputError(name, f"MIDI window {k}: {exc}; use a shorter window_ms") from None
-        out = model.generate_window(src, Modality.AUDIO, options, prefix=_prefix_steps(prefix, model, options))
-        codes = _audio_codes(out.steps, model, problems, f"window {k}")
-        if k == len(windows) - 1:
-            kept.append(codes)
-            continue  # the last window (not break: its progress is reported when the loop asks for the next)
-        if codes.shape[1] < keep[k]:
-            problems.append(f"window {k}: {codes.shape[1]} frames generated, {keep[k]} expected")
-        kept.append(codes[:, : keep[k]])
-        prefix = codes[:, keep[k]: keep[k] + overlap] if overlap else None
+
+    # with an overlap each window starts with the audio of the one before: one by one
+    size = 1 if overlap else longform.batch_size
+    with _Progress(len(windows), "synthesize", longform) as progress:
+        for batch in batches(range(len(windows)), size):
+            outs = model.generate_batch([source(k) for k in batch], Modality.AUDIO, options,
+                                        prefix=_prefix_steps(prefix, model, options))
+            for k, out in zip(batch, outs, strict=True):
+                codes = _audio_codes(out.steps, model, problems, f"window {k}")
+                if k == len(windows) - 1:
+                    kept.append(codes)
+                    break
+                if codes.shape[1] < keep[k]:
+                    problems.append(f"window {k}: {codes.shape[1]} frames generated, {keep[k]} expected")
+                kept.append(codes[:, : keep[k]])
+                prefix = codes[:, keep[k]: keep[k] + overlap] if overlap else None
+            progress.advance(len(batch))
     all_codes = np.concatenate(kept, axis=1) if kept else np.zeros((model.vocab.n_slots, 0), np.int64)
     audio = decode_audio_codes(codec, all_codes, longform.decode_chunk_frames)
     return LongAudio(audio, rate, len(windows), problems=tuple(problems))
@@ -390,31 +425,39 @@ def read_aloud(model: ScoreBridgeModel, systems: Sequence[Any], *, options: Deco
     problems: list[str] = []
     prefix: np.ndarray | None = None
     plan = system_windows(len(grids))
-    for window in _bar(plan, len(plan), "read aloud", longform):
-        j = window[0]
-        src = _pair_source(model, grids, window)
-        if src is None and len(window) == 2:
-            problems.append(f"systems {j} and {j + 1} do not fit one window; system {j} read alone")
-            window = (j,)
-            src = _pair_source(model, grids, window)
-        if src is None:
-            raise InputError(f"<system {j}>", "the system is too long for the model; crop it")
-        forced = _prefix_steps(prefix, model, options)
-        out = model.generate_window(src, Modality.AUDIO, options, prefix=forced,
-                                    attention_layers=longform.attention_layers)
-        codes = _audio_codes(out.steps, model, problems, f"system {j}")
-        if len(window) == 1:
-            kept.append(codes)
-            prefix = None
-            continue
-        second = source_spans(src.tokens[:, 0], model.vocab.sep)[1]
-        cut = find_cut(out.attention, second, longform.cut, min_step=0 if forced is None else len(forced))
-        cut = min(cut, codes.shape[1])
-        kept.append(codes[:, :cut])
-        prefix = codes[:, cut: cut + prefix_length(codes.shape[1] - cut, longform.prefix_divisor)]
+    with _Progress(len(plan), "read aloud", longform) as progress:
+        for window in plan:  # each window starts with audio of the one before: one by one
+            prefix = _read_pair(model, grids, window, prefix, options, longform, kept, problems)
+            progress.advance()
     audio = decode_audio_codes(codec, np.concatenate(kept, axis=1), longform.decode_chunk_frames)
     spans = alignment_spans([c.shape[1] for c in kept], codec.config.hop_length, measures)
     return LongAudio(audio, codec.config.sample_rate, len(plan), tuple(spans), tuple(problems))
+
+
+def _read_pair(model: ScoreBridgeModel, grids: list[np.ndarray], window: tuple[int, ...], prefix: np.ndarray | None,
+               options: DecodingOptions, longform: LongformOptions, kept: list[np.ndarray],
+               problems: list[str]) -> np.ndarray | None:
+    """One window of `read_aloud`: appends the codes its first system keeps to ``kept``; the next prefix."""
+    j = window[0]
+    src = _pair_source(model, grids, window)
+    if src is None and len(window) == 2:
+        problems.append(f"systems {j} and {j + 1} do not fit one window; system {j} read alone")
+        window = (j,)
+        src = _pair_source(model, grids, window)
+    if src is None:
+        raise InputError(f"<system {j}>", "the system is too long for the model; crop it")
+    forced = _prefix_steps(prefix, model, options)
+    out = model.generate_window(src, Modality.AUDIO, options, prefix=forced,
+                                attention_layers=longform.attention_layers)
+    codes = _audio_codes(out.steps, model, problems, f"system {j}")
+    if len(window) == 1:
+        kept.append(codes)
+        return None
+    second = source_spans(src.tokens[:, 0], model.vocab.sep)[1]
+    cut = find_cut(out.attention, second, longform.cut, min_step=0 if forced is None else len(forced))
+    cut = min(cut, codes.shape[1])
+    kept.append(codes[:, :cut])
+    return codes[:, cut: cut + prefix_length(codes.shape[1] - cut, longform.prefix_divisor)]
 
 
 # image -> notation / MIDI, and the cascade ------------------------------------------------------------
@@ -427,8 +470,11 @@ def read_systems(model: ScoreBridgeModel, systems: Sequence[Any], to: Modality |
         raise ValueError(f"read_systems translates to notation or midi, not {target}")
     if not len(systems):
         raise InputError("<systems>", "no system images")
-    results = [model.translate(s, to=target, source_modality=Modality.IMAGE, options=options)
-               for s in _bar(systems, len(systems), "systems", longform)]
+    results: list[Translation] = []
+    with _Progress(len(systems), "systems", longform) as progress:
+        for batch in batches(systems, longform.batch_size):  # each system is read alone
+            results += model.translate_batch(batch, to=target, source_modality=Modality.IMAGE, options=options)
+            progress.advance(len(batch))
     problems = [f"system {j}: {p}" for j, r in enumerate(results) for p in r.problems]
     if target is Modality.MIDI:
         notes: list[Note] = []

@@ -13,19 +13,22 @@ Everything counts in integers (samples, codec frames, 10 ms MIDI ticks, steps); 
   system j+1 (`find_cut` under a `CutRule`) ends system j's audio; the first fifth of the audio cut off
   (`prefix_length`) is forced at the start of the next window's output.
 - alignment: kept frames per system -> contiguous sample spans (`alignment_spans`).
+- batches: consecutive groups of independent windows or systems decoded in one batched search (`batches`).
 - notation: per-system LMX joined into one page (`join_system_lmx`), dropping the key and clefs each system
   repeats at its start; `measure_ranges` says which measures each system holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from scorebridge.midi.windows import Window, plan_windows
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,21 @@ def plan_spans(total: int, window: int) -> list[Span]:
     if window <= 0:
         raise ValueError(f"window must be positive, got {window}")
     return [Span(start, min(start + window, total)) for start in range(0, max(total, 0), window)]
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive groups of ``size`` items (the last one shorter), drawn lazily: a streamed recording holds
+    one batch of windows in memory at a time."""
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, got {size}")
+    group: list[T] = []
+    for item in items:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 # MIDI -> audio ------------------------------------------------------------------------------------------
