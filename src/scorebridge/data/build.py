@@ -120,6 +120,8 @@ def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, store: 
     if engine.is_ray:
         from scorebridge.engines.ray_engine import imap_tasks, ray_session
 
+        if store.local_root is not None:  # a Ray worker does not start in this process's working directory
+            store = open_storage(store.local_root.absolute())
         with ray_session(engine):
             for outcome in imap_tasks(_piece_task, (source, config, store, expected), todo, engine=engine,
                                       describe=lambda s: f"piece {s.source}/{s.piece}"):

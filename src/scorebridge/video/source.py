@@ -17,6 +17,7 @@ from pathlib import Path
 from scorebridge.data.build import BuildReport, build
 from scorebridge.data.schema import Sample
 from scorebridge.data.sources.base import BuildConfig, PieceSpec
+from scorebridge.engines import Engine
 from scorebridge.errors import InputError
 from scorebridge.video.detect import SystemDetector
 from scorebridge.video.pipeline import VideoOptions, video_samples
@@ -89,11 +90,12 @@ def build_videos(videos: str | os.PathLike[str] | Sequence[str | os.PathLike[str
                  metadata: str | os.PathLike[str] | None = None, workers: int = 1,
                  options: VideoOptions | None = None, config: BuildConfig | None = None,
                  detector: SystemDetector | None = None, limit: int | None = None,
-                 progress: bool = False) -> BuildReport:
-    """Build (or resume) a dataset from score videos: ``scorebridge video build --videos DIR``."""
+                 progress: bool = False, engine: Engine | None = None) -> BuildReport:
+    """Build (or resume) a dataset from score videos: ``scorebridge video build --videos DIR`` (``engine``: the
+    local pool or Ray, as ``data.build.build``)."""
     source = VideoSource(videos, metadata, options, detector)
     return build(source, out, config, workers=workers, limit=limit, progress=progress,
-                 expected_modalities=EXPECTED_MODALITIES)
+                 expected_modalities=EXPECTED_MODALITIES, engine=engine)
 
 
 def read_ids(path: str | os.PathLike[str]) -> list[str]:
