@@ -27,6 +27,8 @@ KERN_PIECES = ("chopin-preludes/prelude28-20", "chopin-preludes/prelude28-07", "
 CONFIG = BuildConfig(seed=3)
 RAY = Engine("ray", max_retries=2)
 
+pytestmark = pytest.mark.ray
+
 
 class SmallKern(KernPianoSource):
     """Three short Chopin preludes of the kern corpus (two train, one valid)."""
