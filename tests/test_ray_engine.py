@@ -96,6 +96,14 @@ def test_address_needs_the_ray_engine(tmp_path, capsys) -> None:
     assert code == 2 and "--engine ray" in capsys.readouterr().err
 
 
+def test_bake_refuses_urls_rather_than_making_a_local_s3_folder(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["codec", "bake", "--data", str(tmp_path), "--codecs", str(tmp_path), "--out", "s3://bucket/tok",
+                 "-q"])
+    assert code == 2 and "not URLs" in capsys.readouterr().err
+    assert not (tmp_path / "s3:").exists()
+
+
 def test_memory_url_storage_publishes_whole_files() -> None:
     store = open_storage("memory://scorebridge-test/ds")
     with pytest.raises(RuntimeError), store.publish("shards/a.tar") as tmp:

@@ -40,7 +40,7 @@ from ..checkpoint import config_to_dict
 from ..data.augment import degrade_variants
 from ..data.dataset import load_manifest
 from ..data.schema import Sample, from_record
-from ..engines import Engine
+from ..engines import Engine, is_url
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..tokens.shifts import AUDIO_SHIFTS, IMAGE_SHIFTS, shift_and_pad_image, shift_audio
@@ -190,6 +190,9 @@ def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathL
     ``engine`` = ``Engine("ray")`` bakes on Ray actors instead (see ``_run_jobs_ray``)."""
     from tqdm import tqdm
 
+    for where in (out, codecs_dir, *data_dirs):
+        if is_url(where):  # Path() would turn s3://b/x into a local folder s3:/b/x
+            raise InputError(str(where), "codec bake reads and writes paths (a shared filesystem), not URLs")
     out = Path(out)
     codecs = load_codecs(codecs_dir, device)
     datasets = {_dataset_name(Path(d)): Path(d) for d in data_dirs}
