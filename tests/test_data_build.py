@@ -128,3 +128,16 @@ def test_parallel_check_equals_serial_check_and_notices_missing_samples(tmp_path
     report = check_dataset(out, workers=2)
     assert report.checked == 18 and report.failed == serial.failed + 1
     assert any("not in the shard" in why for _, why in report.failures)
+
+
+def test_a_build_made_before_a_setting_existed_resumes_when_the_setting_keeps_its_default(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    build(FakeSource(), out)
+    stored = json.loads((out / "config.json").read_text())
+    del stored["config"]["page_width_range"]  # as a build written before the setting was added
+    (out / "config.json").write_text(json.dumps(stored))
+    assert build(FakeSource(), out).resumed == 6
+    with pytest.raises(ScorebridgeError, match="other settings"):
+        build(FakeSource(), out, BuildConfig(page_width_range=(650, 850)))
+    with pytest.raises(ValueError, match="page_width_range"):
+        BuildConfig(page_width_range=(900, 800))

@@ -117,6 +117,8 @@ def test_option_validation_and_sampling():
     assert {o.font for o in looks} <= set(FONTS) and len({o.font for o in looks}) >= 3
     assert len({(o.page_width, o.scale, o.spacing_system) for o in looks}) == 20
     assert EngraveOptions.sample(np.random.default_rng(5)) == EngraveOptions.sample(np.random.default_rng(5))
+    narrow = [EngraveOptions.sample(rng, (650, 850)) for _ in range(20)]  # short systems for small models
+    assert all(650 <= o.page_width < 850 for o in narrow) and len({o.page_width for o in narrow}) > 10
 
 
 def test_write_midi_bytes(tmp_path):

@@ -262,6 +262,8 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tempo-range", default="1,1", help="score-time samples: tempo factor range LO,HI")
     p.add_argument("--window-s", type=int, default=10, help="long window length in seconds")
     p.add_argument("--fixed-look", action="store_true", help="engrave every piece with the default look")
+    p.add_argument("--page-width", default="1800,2500", metavar="LO,HI",
+                   help="varied look: page width range in tenths of mm (e.g. 700,900 for systems of a measure or two)")
     p.add_argument("--sustain-pedal", action="store_true", help="extend performance notes by the sustain pedal")
     add_engine_arguments(p)
     _add_common(p)
@@ -280,6 +282,13 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     _add_common(p)
 
 
+def _int_pair(text: str, flag: str) -> tuple[int, int]:
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
+        raise ValueError(f"{flag} takes two integers LO,HI, not {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
 def _run_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -295,7 +304,8 @@ def _run_data(args: argparse.Namespace) -> int:
             config = BuildConfig(seed=args.seed, soundfonts=tuple(s for s in args.soundfonts.split(",") if s),
                                  tempo_factor_range=(lo, hi), max_systems=args.max_systems,
                                  window_ms=args.window_s * 1000, vary_engraving=not args.fixed_look,
-                                 sustain_pedal=args.sustain_pedal)
+                                 sustain_pedal=args.sustain_pedal,
+                                 page_width_range=_int_pair(args.page_width, "--page-width"))
         except ValueError as exc:
             raise ScorebridgeError(f"data build: {exc}") from exc
         from scorebridge.render import resolve_soundfont

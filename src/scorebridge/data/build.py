@@ -285,6 +285,9 @@ def _check_or_write_config(store: Storage, source: str, config: BuildConfig) -> 
     wanted = {"source": source, "schema": SCHEMA_VERSION, "config": _jsonable(dataclasses.asdict(config))}
     if store.exists("config.json"):
         have = json.loads(store.read_text("config.json"))
+        defaults = _jsonable(dataclasses.asdict(BuildConfig()))  # settings added later: a build made before has them
+        have["config"] = {**{k: v for k, v in defaults.items() if k not in wanted["config"] or
+                             wanted["config"][k] == v}, **have.get("config", {})}
         if have != wanted:
             raise ScorebridgeError(
                 f"{store}: holds a build of {have.get('source')} with other settings; use a new --out folder "

@@ -110,7 +110,8 @@ def build_system_samples(spec: PieceSpec, config: BuildConfig, musicxml: str,
     a score that holds only it (Lieder: the piano part alone). Raises ``PieceRejected`` with a one-line reason.
     """
     part = _part(musicxml, part_index, spec)
-    options = EngraveOptions.sample(piece_rng(spec, config, "engrave")) if config.vary_engraving else EngraveOptions()
+    options = (EngraveOptions.sample(piece_rng(spec, config, "engrave"), config.page_width_range)
+               if config.vary_engraving else EngraveOptions())
     tempo = _tempo_factor(spec, config)
     soundfont = str(piece_rng(spec, config, "soundfont").choice(list(config.soundfonts)))
     with work_dir("systems") as tmp:  # named by pid: a resumed build sweeps what a killed one left

@@ -7,6 +7,12 @@ chunk recomputed in the backward pass (activation checkpointing) so only one chu
 Steps whose slots 1..n-1 are all PAD (every LMX and MIDI step) run the sub-decoder and the output head on slot 0
 alone: its attention is causal, so slot 0's logits do not depend on the later slots, and PAD labels score
 nothing — the loss is the same, for a quarter of the head's FLOPs on those steps (issue 19).
+
+Guided attention (Tachibana et al., 2018, for text-to-speech) optionally adds a prior that target step t of T
+attends near source column x of X with x / X ≈ t / T: a score is read left to right, a recording in time, so
+the alignment is close to that diagonal. A small model trained from scratch otherwise learns the language of the
+targets long before it learns where to look (README, "A CPU proof"); the prior only penalises attention far
+from the diagonal (a Gaussian band of width ``guide_width``), so key and clef lookups stay possible.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class LossResult:
     row_loss: Tensor
     row_correct: Tensor
     row_tokens: Tensor
+    guide: Tensor | None = None  # mean guided-attention penalty per target step (detached), when it was used
 
 
 def _chunk_sums(model: Translator, hidden: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
@@ -47,14 +54,36 @@ def _chunk_sums(model: Translator, hidden: Tensor, labels: Tensor) -> tuple[Tens
     return ce.view(labels.shape).sum(dim=1), correct
 
 
+def diagonal_penalty(src_x: Tensor, src_pad: Tensor, tgt_real: Tensor, width: float) -> Tensor:
+    """(B, T, S) weights in [0, 1): 0 on the diagonal x / X = t / T of each row, towards 1 away from it.
+    ``src_x`` (B, S) source columns (frames), ``src_pad`` (B, S), ``tgt_real`` (B, T) True on scored steps."""
+    x = src_x.float().masked_fill(src_pad, 0.0)
+    columns = x.amax(dim=1, keepdim=True) + 1.0
+    u = (x + 0.5) / columns  # (B, S) in (0, 1)
+    steps = tgt_real.sum(dim=1, keepdim=True).clamp_min(1).float()
+    v = (torch.arange(tgt_real.shape[1], device=src_x.device).float()[None] + 0.5) / steps  # (B, T)
+    return 1.0 - torch.exp(-((v[:, :, None] - u[:, None, :]) ** 2) / (2 * width * width))
+
+
 def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: int = 4096,
-                     one_slot_steps: bool = True) -> LossResult:
+                     one_slot_steps: bool = True, guide: float = 0.0, guide_width: float = 0.2) -> LossResult:
     """Teacher-forced loss of `batch`; the sub-decoder sees at most `chunk_steps` steps at once. `one_slot_steps`
-    False runs every step on all slots (the same loss at more FLOPs; benchmarks compare the two)."""
+    False runs every step on all slots (the same loss at more FLOPs; benchmarks compare the two). `guide` > 0
+    adds that weight times the guided-attention penalty of every decoder layer, per scored step, to the loss."""
     if chunk_steps < 1:
         raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
-    hidden = model.decoder_states(batch)
+    if guide < 0 or not guide_width > 0:
+        raise ValueError(f"guide must be >= 0 and guide_width > 0, got {guide}, {guide_width}")
+    layers = range(len(model.decoder)) if guide > 0 else ()
+    out = model.decoder_output(batch, layers)
+    hidden = out.hidden
     labels = batch.tgt_tokens[:, 1:]
+    guide_sum = None
+    if guide > 0:
+        real = (labels != 0).any(dim=-1)  # (B, T-1)
+        band = diagonal_penalty(batch.src_x, batch.src_pad, real, guide_width)
+        attention = torch.stack([w.float() for w in out.cross_attention.values()]).mean(dim=0)  # (B, T-1, S)
+        guide_sum = ((attention * band).sum(dim=-1) * real).sum()
     b, t = labels.shape[:2]
     rows = torch.arange(b, device=labels.device).repeat_interleave(t)
     hidden = hidden.reshape(-1, hidden.shape[-1])
@@ -86,10 +115,13 @@ def translation_loss(model: Translator, batch: TranslationBatch, chunk_steps: in
     # still gets a (zero) gradient, as before the one-slot path — DDP needs every parameter in the graph, and
     # AdamW skips parameters without a gradient (their weight decay would then depend on the batch)
     loss_sum = step_loss.sum() + 0.0 * model.sub.emb.weight[:1].sum()
+    if guide_sum is not None:
+        loss_sum = loss_sum + guide * guide_sum
     denom = tokens.clamp_min(1)
 
     def per_row(values: Tensor) -> Tensor:
         return torch.zeros(b, dtype=values.dtype, device=values.device).index_add_(0, rows, values.detach())
 
+    guide_mean = None if guide_sum is None else (guide_sum / (labels != 0).any(dim=-1).sum().clamp_min(1)).detach()
     return LossResult(loss_sum / denom, loss_sum, (step_right.sum().float() / denom).detach(), tokens.detach(),
-                      per_row(step_loss), per_row(step_right), per_row(step_tokens))
+                      per_row(step_loss), per_row(step_right), per_row(step_tokens), guide_mean)

@@ -174,10 +174,14 @@ class Translator(nn.Module):
 
     def decoder_states(self, batch: TranslationBatch) -> Tensor:
         """Teacher-forced decoder states (B, T-1, d) that predict target steps 1..T-1."""
+        return self.decoder_output(batch).hidden
+
+    def decoder_output(self, batch: TranslationBatch, attention_layers: Sequence[int] = ()) -> DecoderOutput:
+        """`decoder_states` plus the cross-attention weights (B, T-1, S) of `attention_layers`."""
         memory = self.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                              batch.src_pad, batch.src_features)
-        return self.decode(memory, batch.src_pad, batch.tgt_tokens[:, :-1], batch.tgt_x[:, :-1],
-                           batch.tgt_y[:, :-1], batch.tgt_modality)
+        return self.decode_with_attention(memory, batch.src_pad, batch.tgt_tokens[:, :-1], batch.tgt_x[:, :-1],
+                                          batch.tgt_y[:, :-1], batch.tgt_modality, None, attention_layers)
 
 
 def _key_mask(src_pad: Tensor) -> Tensor:

@@ -83,9 +83,10 @@ class EngraveOptions:
             raise ValueError("header/footer must be 'none', 'auto' or 'encoded'")
 
     @classmethod
-    def sample(cls, rng: np.random.Generator) -> EngraveOptions:
-        """Draw a varied but readable look (page shape, zoom, spacing, font) for training images."""
-        width = int(rng.integers(1800, 2500))
+    def sample(cls, rng: np.random.Generator, width_range: tuple[int, int] = (1800, 2500)) -> EngraveOptions:
+        """Draw a varied but readable look (page shape, zoom, spacing, font) for training images; a narrow
+        ``width_range`` gives short systems (a measure or two), for small models that must learn alignment first."""
+        width = int(rng.integers(width_range[0], max(width_range[1], width_range[0] + 1)))  # hi excluded
         return cls(
             page_width=width,
             page_height=int(width * rng.uniform(1.25, 1.5)),

@@ -50,12 +50,13 @@ class TrainReport:
 class LossModule(nn.Module):
     """The translator and its loss as one forward, so that DDP sees every parameter used inside forward."""
 
-    def __init__(self, model: Translator) -> None:
+    def __init__(self, model: Translator, guide: float = 0.0, guide_width: float = 0.2) -> None:
         super().__init__()
         self.model = model
+        self.guide, self.guide_width = guide, guide_width
 
     def forward(self, batch: TranslationBatch) -> tuple[torch.Tensor, ...]:
-        r = translation_loss(self.model, batch)
+        r = translation_loss(self.model, batch, guide=self.guide, guide_width=self.guide_width)
         return r.loss_sum, r.row_loss, r.row_correct, r.row_tokens
 
 
@@ -192,7 +193,7 @@ class _Trainer:
         barrier(env)
         if resume:
             self._resume()
-        self.forward: nn.Module = LossModule(self.model)
+        self.forward: nn.Module = LossModule(self.model, config.guided_attention, config.guided_width)
         if env.distributed:
             ids = [env.device.index] if env.device.type == "cuda" else None
             self.forward = DistributedDataParallel(self.forward, device_ids=ids)

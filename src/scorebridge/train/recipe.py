@@ -77,6 +77,8 @@ class TrainConfig:
     limits: LengthLimits = field(default_factory=LengthLimits)
     inputs: FeatureSpec = field(default_factory=FeatureSpec)  # image/audio sources as codes, pixels or mel
     degrade_sources: bool = True  # source images degraded as the reference (baked variants, or drawn for pixels)
+    guided_attention: float = 0.0  # weight of the diagonal attention prior (model/loss.py); 0 = off
+    guided_width: float = 0.2  # its band's width, as a share of the source and target lengths
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
@@ -94,6 +96,8 @@ class TrainConfig:
         for name in ("validate_every", "valid_examples", "valid_decode", "workers", "batch_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.guided_attention < 0 or not self.guided_width > 0:
+            raise ValueError("guided_attention must be >= 0 and guided_width > 0")
         if self.batch_tokens and self.accumulate > 1:
             raise ValueError("batch_tokens sets the micro-batches itself; leave accumulate at 1")
         if self.batch_size % self.accumulate:

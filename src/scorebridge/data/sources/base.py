@@ -49,6 +49,7 @@ class BuildConfig:
     sample_rate: int = AUDIO_SAMPLE_RATE
     staff_height: int = STAFF_HEIGHT_PX
     vary_engraving: bool = True  # draw the engraving look (font, spacing, page width) per piece
+    page_width_range: tuple[int, int] = (1800, 2500)  # varied look: page width in tenths of mm (narrow: short systems)
     tempo_factor_range: tuple[float, float] = (1.0, 1.0)  # score-time samples: tempo scaled by a draw from this
     max_systems: int = 1  # systems per sample: runs of up to this many consecutive systems
     max_image_patches: int = 1000  # and at most this many 16x16 patches in the (stacked) image
@@ -61,6 +62,8 @@ class BuildConfig:
         lo, hi = self.tempo_factor_range
         if not 0.25 <= lo <= hi <= 4.0:
             raise ValueError(f"tempo_factor_range {self.tempo_factor_range} must satisfy 0.25 <= lo <= hi <= 4")
+        if not 100 <= self.page_width_range[0] <= self.page_width_range[1] <= 100_000:
+            raise ValueError(f"page_width_range {self.page_width_range} must satisfy 100 <= lo <= hi <= 100000")
         if self.max_systems < 1 or self.max_image_patches < 1 or self.window_ms < 1000:
             raise ValueError("max_systems, max_image_patches must be >= 1 and window_ms >= 1000")
 
