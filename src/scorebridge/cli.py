@@ -11,6 +11,7 @@ from pathlib import Path
 
 from scorebridge import __version__
 from scorebridge.deadline import Deadline
+from scorebridge.engines.options import add_engine_arguments, engine_from_args
 from scorebridge.errors import ScorebridgeError
 
 log = logging.getLogger("scorebridge")
@@ -159,6 +160,7 @@ def _add_codec_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, default=None, help="only the first N input shards")
     p.add_argument("--device", default="cpu", help="where the codecs encode: cpu, cuda ...")
     p.add_argument("--workers", type=int, default=0, help="shards baked at once in worker processes (default 0)")
+    add_engine_arguments(p)
     _add_common(p)
 
 
@@ -203,7 +205,7 @@ def _run_codec(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ScorebridgeError(f"codec bake: {exc}") from exc
         report = bake(args.data, args.codecs, args.out, options, limit=args.limit, progress=not args.quiet,
-                      device=args.device, workers=args.workers)
+                      device=args.device, workers=args.workers, engine=engine_from_args(args))
         print(f"{report.out}: {report.samples} samples in {report.shards} shards ({report.baked_shards} baked now)")
         return 0
     raise AssertionError(args.codec_command)
@@ -272,6 +274,7 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--page-width", default="1800,2500", metavar="LO,HI",
                    help="varied look: page width range in tenths of mm (e.g. 700,900 for systems of a measure or two)")
     p.add_argument("--sustain-pedal", action="store_true", help="extend performance notes by the sustain pedal")
+    add_engine_arguments(p)
     _add_common(p)
     p = dsub.add_parser("stats", help="samples, hours of audio, systems and tokens per split")
     p.add_argument("dataset", metavar="DIR")
@@ -322,7 +325,7 @@ def _run_data(args: argparse.Namespace) -> int:
             raise ScorebridgeError("data build: --soundfonts names no soundfont")
         source, expected = resolve_source(args.source, Path(args.corpora) if args.corpora else None)
         report = build(source, args.out, config, workers=max(1, args.workers), limit=args.limit,
-                       progress=not args.quiet, expected_modalities=expected)
+                       progress=not args.quiet, expected_modalities=expected, engine=engine_from_args(args))
         print(f"{report.source}: {report.pieces} pieces ({report.built_now} built now, {report.resumed} resumed, "
               f"{report.rejected} rejected), {report.samples} samples in {report.out} ({report.seconds:.0f} s)")
         return 0

@@ -12,6 +12,7 @@ SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".krn", ".mei", ".abc")
 
 def add_video_commands(sub: argparse._SubParsersAction, add_common) -> None:
     from scorebridge.cli import positive_int
+    from scorebridge.engines.options import add_engine_arguments
 
     video = sub.add_parser("video", help="score-following videos to aligned system-image / audio samples",
                            description="Build a dataset from score videos (a recording shown as a slideshow of "
@@ -28,6 +29,7 @@ def add_video_commands(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("--metadata", default=None, metavar="CSV", help="the reference's metadata CSV (id, title, ...)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--limit", type=positive_int, default=None, help="only the first N videos")
+    add_engine_arguments(p)
     add_common(p)
     p = vsub.add_parser("make-test", help="synthetic score videos with known truth, from scores")
     p.add_argument("--source", required=True, metavar="PATH", help="a score file or a folder of scores")
@@ -58,8 +60,10 @@ def run_video(args: argparse.Namespace) -> int:
     from scorebridge import video
 
     if args.video_command == "build":
+        from scorebridge.engines.options import engine_from_args
+
         common = {"metadata": args.metadata, "workers": args.workers, "limit": args.limit,
-                  "progress": not args.quiet}
+                  "progress": not args.quiet, "engine": engine_from_args(args)}
         report = (video.build_videos(args.videos, args.out, **common) if args.videos
                   else video.build_from_ids(args.ids, args.out, **common))
         print(f"{report.out}: {report.samples} pages from {report.pieces - report.rejected} videos "

@@ -22,6 +22,7 @@ running it again finishes it without duplicates: a shard counts as done only whe
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -39,6 +40,7 @@ from ..checkpoint import config_to_dict
 from ..data.augment import degrade_variants
 from ..data.dataset import load_manifest
 from ..data.schema import Sample, from_record
+from ..engines import Engine, is_url
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..tokens.shifts import AUDIO_SHIFTS, IMAGE_SHIFTS, shift_and_pad_image, shift_audio
@@ -180,13 +182,17 @@ class _ShardDone:
 
 def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathLike[str],
          out: str | os.PathLike[str], options: BakeOptions = BakeOptions(), limit: int | None = None,
-         progress: bool = False, device: str = "cpu", workers: int = 0) -> BakeReport:
+         progress: bool = False, device: str = "cpu", workers: int = 0, engine: Engine | None = None) -> BakeReport:
     """Bake (or resume baking) datasets into token shards in ``out``; see the module docstring.
 
     ``workers`` > 0 bakes that many shards at once in worker processes (each loads the codecs on ``device``);
-    the tokens are the same as a sequential bake's, since every sample's randomness is seeded by its id."""
+    the tokens are the same as a sequential bake's, since every sample's randomness is seeded by its id.
+    ``engine`` = ``Engine("ray")`` bakes on Ray actors instead (see ``_run_jobs_ray``)."""
     from tqdm import tqdm
 
+    for where in (out, codecs_dir, *data_dirs):
+        if is_url(where):  # Path() would turn s3://b/x into a local folder s3:/b/x
+            raise InputError(str(where), "codec bake reads and writes paths (a shared filesystem), not URLs")
     out = Path(out)
     codecs = load_codecs(codecs_dir, device)
     datasets = {_dataset_name(Path(d)): Path(d) for d in data_dirs}
@@ -207,7 +213,7 @@ def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathL
     encodes, audio_s = 0, 0.0
     with tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="bake", unit="shard",
               disable=not progress) as bar:
-        for done in _run_jobs(todo, codecs, codecs_dir, options, out, device, workers):
+        for done in _run_jobs(todo, codecs, codecs_dir, options, out, device, workers, engine):
             encodes += done.image_encodes
             audio_s += done.audio_seconds
             bar.update(1)
@@ -216,7 +222,11 @@ def bake(data_dirs: Sequence[str | os.PathLike[str]], codecs_dir: str | os.PathL
 
 
 def _run_jobs(todo: Sequence[_ShardJob], codecs: Codecs, codecs_dir: str | os.PathLike[str], options: BakeOptions,
-              out: Path, device: str, workers: int) -> Iterator[_ShardDone]:
+              out: Path, device: str, workers: int, engine: Engine | None = None) -> Iterator[_ShardDone]:
+    if engine is not None and engine.is_ray:
+        if todo:
+            yield from _run_jobs_ray(todo, codecs_dir, options, out, device, workers, engine)
+        return
     if workers <= 0 or len(todo) <= 1:
         for job in todo:
             yield _bake_shard(job, codecs, options, out)
@@ -230,6 +240,40 @@ def _run_jobs(todo: Sequence[_ShardJob], codecs: Codecs, codecs_dir: str | os.Pa
         futures = [pool.submit(_worker_bake, job, options, out) for job in todo]
         for future in as_completed(futures):
             yield future.result()
+
+
+def _run_jobs_ray(todo: Sequence[_ShardJob], codecs_dir: str | os.PathLike[str], options: BakeOptions, out: Path,
+                  device: str, workers: int, engine: Engine) -> Iterator[_ShardDone]:
+    """One Ray actor per CPU of the cluster (per GPU with ``device`` cuda), each loading the codecs once; the
+    codecs, inputs and ``out`` must be at the same path on every node (a shared filesystem)."""
+    from ..engines.ray_engine import cluster_count, imap_actors, ray_session
+    from ..engines.storage import LocalStorage
+
+    gpu = str(device).startswith("cuda")
+    with ray_session(engine):
+        actors = cluster_count("GPU" if gpu else "CPU")
+        if workers > 0:
+            actors = min(actors, workers)
+        # absolute paths: a Ray worker does not start in this process's working directory
+        todo = [dataclasses.replace(job, root=job.root.absolute()) for job in todo]
+        yield from imap_actors(_ray_setup, (str(Path(codecs_dir).absolute()), device), _ray_bake,
+                               (options, out.absolute()), todo, engine=engine, actors=min(actors, len(todo)),
+                               describe=lambda j: f"shard {j.dataset}/{j.shard}", num_gpus=1 if gpu else 0)
+    # an actor killed while writing left its temporary file; every job has finished, so none is in use
+    store = LocalStorage(out)
+    for name in {job.dataset for job in todo}:
+        store.sweep_parts(f"shards/{name}")
+        store.sweep_parts(f"done/{name}")
+
+
+def _ray_setup(codecs_dir: str, device: str) -> Codecs:
+    if not str(device).startswith("cuda"):
+        torch.set_num_threads(1)  # one actor per CPU
+    return load_codecs(codecs_dir, device)
+
+
+def _ray_bake(codecs: Codecs, options: BakeOptions, out: Path, job: _ShardJob) -> _ShardDone:
+    return _bake_shard(job, codecs, options, out)
 
 
 _WORKER_CODECS: Codecs | None = None

@@ -11,6 +11,10 @@ Layout of a dataset folder::
 A piece is done exactly when its ``pieces/*.json`` exists; it is written after the shard, and both are
 renamed into place, so a build killed at any moment resumes without duplicates or half-written shards.
 Workers run ``Source.build_piece`` (pure) and write their own shard, so large arrays never cross processes.
+
+The workers are a local process pool or Ray tasks (``engine``); the folder may be a URL (``engines.storage``:
+``s3://``, ``gs://``), every file published whole. Ray reruns a piece whose worker died; the rerun writes the
+same bytes under the same names, so nothing is duplicated.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from typing import Any
 
 from scorebridge.data.schema import SCHEMA_VERSION, Sample, to_record
 from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, Source
+from scorebridge.engines import Engine, Storage, open_storage
 from scorebridge.errors import ScorebridgeError
-from scorebridge.fileio import atomic_path, process_alive, sweep_stale_work_dirs, write_text
+from scorebridge.fileio import process_alive, sweep_stale_work_dirs
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,7 @@ class PieceOutcome:
 
 @dataclass(frozen=True)
 class BuildReport:
-    out: Path
+    out: Path | str  # a path, or the URL the build was written to
     source: str
     pieces: int
     built_now: int
@@ -71,46 +76,64 @@ def build(
     limit: int | None = None,
     progress: bool = False,
     expected_modalities: Mapping[str, Sequence[str]] | None = None,
+    engine: Engine | None = None,
 ) -> BuildReport:
-    """Build (or resume building) the dataset of ``source`` in ``out``.
+    """Build (or resume building) the dataset of ``source`` in ``out`` (a folder or an fsspec URL).
 
     ``expected_modalities`` maps a sample kind to the modalities each sample of that kind must carry; a piece
     that yields a sample without them is rejected whole, so no sample is written with a modality missing.
+    ``engine`` picks the workers: the local pool of ``workers`` processes (default) or Ray (``Engine("ray")``).
     """
-    out = Path(out)
+    store = open_storage(out)
+    engine = engine or Engine()
     config = config or BuildConfig()
     started = time.perf_counter()
-    _check_or_write_config(out, source.name, config)
+    _check_or_write_config(store, source.name, config)
     specs = source.pieces()
     if limit is not None:
         specs = specs[:limit]
     keys = [piece_key(s) for s in specs]
     if len(set(keys)) != len(keys):
         raise ScorebridgeError(f"source {source.name} lists duplicate pieces")
-    todo = [s for s in specs if not (out / "pieces" / f"{piece_key(s)}.json").exists()]
+    done = store.names("pieces")
+    todo = [s for s in specs if f"{piece_key(s)}.json" not in done]
     resumed = len(specs) - len(todo)
     if resumed:
         log.info("resuming: %d of %d pieces already built", resumed, len(specs))
-    (out / "shards").mkdir(parents=True, exist_ok=True)
-    (out / "pieces").mkdir(parents=True, exist_ok=True)
+    store.makedirs("shards")
+    store.makedirs("pieces")
     from tqdm import tqdm
 
     bar = tqdm(total=len(specs), initial=resumed, desc=f"build {source.name}", unit="piece", disable=not progress)
-    with _build_lock(out), bar:
-        built = _run_all(source, todo, config, out, workers, lambda o: bar.update(1), expected_modalities)
-    manifest, rejected = write_manifest(out, specs)
-    return BuildReport(out, source.name, len(specs), built, resumed, len(rejected), len(manifest),
-                       time.perf_counter() - started)
+    with _build_lock(store), bar:
+        built = _run_all(source, todo, config, store, workers, lambda o: bar.update(1), expected_modalities, engine)
+    manifest, rejected = write_manifest(store, specs)
+    return BuildReport(store.local_root or store.url, source.name, len(specs), built, resumed, len(rejected),
+                       len(manifest), time.perf_counter() - started)
 
 
-def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, out: Path, workers: int,
+def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, store: Storage, workers: int,
              progress: Callable[[PieceOutcome], None],
-             expected_modalities: Mapping[str, Sequence[str]] | None) -> int:
+             expected_modalities: Mapping[str, Sequence[str]] | None, engine: Engine) -> int:
     expected = {k: tuple(v) for k, v in (expected_modalities or {}).items()}
     built = 0
-    if workers <= 1:
+    if engine.is_ray:
+        from scorebridge.engines.ray_engine import imap_tasks, ray_session
+
+        if store.local_root is not None:  # a Ray worker does not start in this process's working directory
+            store = open_storage(store.local_root.absolute())
+        with ray_session(engine):
+            for outcome in imap_tasks(_piece_task, (source, config, store, expected), todo, engine=engine,
+                                      describe=lambda s: f"piece {s.source}/{s.piece}"):
+                built += 1
+                progress(outcome)
+        # a worker killed while writing left its temporary file; every task has finished, so none is in use
+        swept = store.sweep_parts("shards") + store.sweep_parts("pieces")
+        if swept:
+            log.info("removed %d temporary files of killed workers (their pieces were rerun)", swept)
+    elif workers <= 1:
         for spec in todo:
-            outcome = run_piece(source, spec, config, str(out), expected)
+            outcome = run_piece(source, spec, config, store, expected)
             built += 1
             progress(outcome)
     else:
@@ -118,7 +141,7 @@ def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, out: Pa
         ctx = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
                                     initargs=(os.getpid(),)) as pool:
-            futures = [pool.submit(run_piece, source, spec, config, str(out), expected) for spec in todo]
+            futures = [pool.submit(run_piece, source, spec, config, store, expected) for spec in todo]
             for future in cf.as_completed(futures):
                 outcome = future.result()
                 built += 1
@@ -127,8 +150,17 @@ def _run_all(source: Source, todo: list[PieceSpec], config: BuildConfig, out: Pa
 
 
 @contextlib.contextmanager
-def _build_lock(out: Path) -> Iterator[None]:
-    """One build per folder at a time; then sweep temporary files that a killed build left behind."""
+def _build_lock(store: Storage) -> Iterator[None]:
+    """One build per folder at a time; then sweep temporary files that a killed build left behind.
+
+    A URL has no pid to check (the writers may be on other machines): there the user runs one build per URL."""
+    out = store.local_root
+    if out is None:
+        log.warning("%s: no build lock on a URL; do not run two builds into it at once", store.url)
+        store.sweep_parts("shards")
+        store.sweep_parts("pieces")
+        yield
+        return
     lock = out / "build.lock"
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -173,17 +205,24 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
-def run_piece(source: Source, spec: PieceSpec, config: BuildConfig, out: str,
+def _piece_task(source: Source, config: BuildConfig, store: Storage, expected: Mapping[str, tuple[str, ...]],
+                spec: PieceSpec) -> PieceOutcome:
+    """``run_piece`` with the per-piece argument last, as ``engines.ray_engine.imap_tasks`` calls it."""
+    return run_piece(source, spec, config, store, expected)
+
+
+def run_piece(source: Source, spec: PieceSpec, config: BuildConfig, out: str | os.PathLike[str] | Storage,
               expected: Mapping[str, tuple[str, ...]]) -> PieceOutcome:
     """Build one piece and write its shard and outcome; never raises for a bad piece."""
     started = time.perf_counter()
+    store = out if isinstance(out, Storage) else open_storage(out)
     key = piece_key(spec)
     try:
         samples = source.build_piece(spec, config)
         if not samples:
             raise PieceRejected("no samples (nothing to align)")
         _check_samples(samples, spec, expected)
-        rows = _write_shard(Path(out) / "shards" / f"{key}.tar", samples)
+        rows = _write_shard(store, f"shards/{key}.tar", samples)
         status, reason = "ok", None
     except PieceRejected as exc:
         rows, status, reason = [], "rejected", str(exc)
@@ -196,7 +235,7 @@ def run_piece(source: Source, spec: PieceSpec, config: BuildConfig, out: str,
     outcome = PieceOutcome(spec.piece, spec.split, status, reason, len(rows), round(seconds, 3))
     record = {**dataclasses.asdict(outcome), "source": spec.source, "shard": f"shards/{key}.tar" if rows else None,
               "rows": rows}
-    write_text(Path(out) / "pieces" / f"{key}.json", json.dumps(record) + "\n")
+    store.write_text(f"pieces/{key}.json", json.dumps(record) + "\n")
     return outcome
 
 
@@ -212,50 +251,51 @@ def _check_samples(samples: list[Sample], spec: PieceSpec, expected: Mapping[str
             raise PieceRejected(f"sample {s.id} lacks {', '.join(missing)}")
 
 
-def _write_shard(path: Path, samples: list[Sample]) -> list[dict[str, Any]]:
+def _write_shard(store: Storage, rel: str, samples: list[Sample]) -> list[dict[str, Any]]:
     import webdataset as wds
 
-    with atomic_path(path) as tmp:
+    with store.publish(rel) as tmp:
         with wds.TarWriter(str(tmp)) as sink:
             for s in samples:
                 sink.write(to_record(s))
-    return [{**s.row(), "shard": f"shards/{path.name}"} for s in samples]
+    return [{**s.row(), "shard": rel} for s in samples]
 
 
-def write_manifest(out: Path, specs: Sequence[PieceSpec]) -> tuple[list[dict], list[dict]]:
+def write_manifest(out: str | os.PathLike[str] | Storage, specs: Sequence[PieceSpec]) -> tuple[list[dict], list[dict]]:
     """Assemble manifest.jsonl and rejected.jsonl from the per-piece outcomes, in the source's piece order."""
+    store = out if isinstance(out, Storage) else open_storage(out)
     manifest: list[dict] = []
     rejected: list[dict] = []
+    done = store.names("pieces")
     for spec in specs:
-        path = out / "pieces" / f"{piece_key(spec)}.json"
-        if not path.exists():
+        name = f"{piece_key(spec)}.json"
+        if name not in done:
             continue
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(store.read_text(f"pieces/{name}"))
         if record["status"] == "ok":
             manifest.extend(record["rows"])
         else:
             rejected.append({k: record[k] for k in ("source", "piece", "split", "reason")})
-    write_text(out / "manifest.jsonl", "".join(json.dumps(r) + "\n" for r in manifest))
-    write_text(out / "rejected.jsonl", "".join(json.dumps(r) + "\n" for r in rejected))
+    store.write_text("manifest.jsonl", "".join(json.dumps(r) + "\n" for r in manifest))
+    store.write_text("rejected.jsonl", "".join(json.dumps(r) + "\n" for r in rejected))
     return manifest, rejected
 
 
-def _check_or_write_config(out: Path, source: str, config: BuildConfig) -> None:
+def _check_or_write_config(store: Storage, source: str, config: BuildConfig) -> None:
     wanted = {"source": source, "schema": SCHEMA_VERSION, "config": _jsonable(dataclasses.asdict(config))}
-    path = out / "config.json"
-    if path.exists():
-        have = json.loads(path.read_text(encoding="utf-8"))
+    if store.exists("config.json"):
+        have = json.loads(store.read_text("config.json"))
         defaults = _jsonable(dataclasses.asdict(BuildConfig()))  # settings added later: a build made before has them
         have["config"] = {**{k: v for k, v in defaults.items() if k not in wanted["config"] or
                              wanted["config"][k] == v}, **have.get("config", {})}
         if have != wanted:
             raise ScorebridgeError(
-                f"{out}: holds a build of {have.get('source')} with other settings; use a new --out folder "
+                f"{store}: holds a build of {have.get('source')} with other settings; use a new --out folder "
                 "(or the same settings to resume)"
             )
         return
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(path, json.dumps(wanted, indent=1, sort_keys=True) + "\n")
+    store.makedirs("")
+    store.write_text("config.json", json.dumps(wanted, indent=1, sort_keys=True) + "\n")
 
 
 def _jsonable(value: Any) -> Any:

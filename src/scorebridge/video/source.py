@@ -17,6 +17,7 @@ from pathlib import Path
 from scorebridge.data.build import BuildReport, build
 from scorebridge.data.schema import Sample
 from scorebridge.data.sources.base import BuildConfig, PieceSpec
+from scorebridge.engines import Engine, is_url
 from scorebridge.errors import InputError
 from scorebridge.video.detect import SystemDetector
 from scorebridge.video.pipeline import VideoOptions, video_samples
@@ -89,11 +90,12 @@ def build_videos(videos: str | os.PathLike[str] | Sequence[str | os.PathLike[str
                  metadata: str | os.PathLike[str] | None = None, workers: int = 1,
                  options: VideoOptions | None = None, config: BuildConfig | None = None,
                  detector: SystemDetector | None = None, limit: int | None = None,
-                 progress: bool = False) -> BuildReport:
-    """Build (or resume) a dataset from score videos: ``scorebridge video build --videos DIR``."""
+                 progress: bool = False, engine: Engine | None = None) -> BuildReport:
+    """Build (or resume) a dataset from score videos: ``scorebridge video build --videos DIR`` (``engine``: the
+    local pool or Ray, as ``data.build.build``)."""
     source = VideoSource(videos, metadata, options, detector)
     return build(source, out, config, workers=workers, limit=limit, progress=progress,
-                 expected_modalities=EXPECTED_MODALITIES)
+                 expected_modalities=EXPECTED_MODALITIES, engine=engine)
 
 
 def read_ids(path: str | os.PathLike[str]) -> list[str]:
@@ -117,6 +119,9 @@ def build_from_ids(ids_file: str | os.PathLike[str], out: str | os.PathLike[str]
     ``build_videos`` over them: ``scorebridge video build --ids FILE``."""
     from scorebridge.video.ffmpeg import download
 
+    if download_dir is None and is_url(out):
+        raise InputError(str(out), "--ids downloads the videos beside the dataset: with a URL --out, download "
+                                   "them first and build with --videos")
     folder = Path(download_dir) if download_dir is not None else Path(out) / "videos"
     files = download(read_ids(ids_file), folder)
     return build_videos(files, out, **kwargs)
