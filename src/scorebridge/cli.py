@@ -408,12 +408,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from scorebridge import extras
+
     try:
+        extras.require_for_command(args)  # an optional extra missing: one line before any work
         return _run(args)
     except ScorebridgeError as exc:
         if args.debug:
             raise
         print(f"scorebridge: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # found missing mid-command: name the extra that brings it
+        if args.debug:
+            raise
+        print(f"scorebridge: error: {extras.from_import_error(exc, f'scorebridge {args.command}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("scorebridge: interrupted", file=sys.stderr)
