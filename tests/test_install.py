@@ -106,7 +106,7 @@ def test_a_package_missing_mid_command_names_its_extra():
                                    "scorebridge eval")
     assert str(err) == "scorebridge eval needs: pip install 'scorebridge[eval]' (missing: mir_eval)"
     err = extras.from_import_error(ModuleNotFoundError("No module named 'verovio'", name="verovio"))
-    assert isinstance(err, ScorebridgeError) and "reinstall" in str(err)
+    assert isinstance(err, ScorebridgeError) and str(err).startswith("No module named 'verovio': ")
 
 
 def test_require_finds_packages_without_importing_them(monkeypatch):

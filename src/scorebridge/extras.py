@@ -70,4 +70,5 @@ def from_import_error(exc: ModuleNotFoundError, what: str = "this command") -> S
     root = (exc.name or "").split(".")[0]
     if root in MODULE_EXTRA:
         return MissingExtraError(what, MODULE_EXTRA[root], root)
-    return ScorebridgeError(f"a package scorebridge needs is missing ({exc}); reinstall it: pip install scorebridge")
+    return ScorebridgeError(f"{exc}: a dependency of scorebridge is missing; reinstall it with its dependencies "
+                            "(rerun with --debug to see where it was imported)")
