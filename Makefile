@@ -1,27 +1,39 @@
-# `make demo` and `make test` do all set-up themselves (scripts/setup.sh is idempotent).
+# `make demo` and `make test` do all set-up themselves (scripts/setup.sh is idempotent). `make demo` sets up the
+# core install only (no browser); `make test` adds the extras, ffmpeg and Debian's chromium for the browser test.
 PY := .venv/bin/python
 DEMO_OUT ?= demo-output
 
-.PHONY: setup demo test test-all lint bench clean
+.PHONY: setup setup-test demo test test-ray test-all lint bench check-install clean
 
 setup:
 	@bash scripts/setup.sh
 
+setup-test:
+	@bash scripts/setup.sh --test
+
 demo: setup
 	$(PY) -m scorebridge demo -o $(DEMO_OUT)
 
-test: setup
+test: setup-test
 	$(PY) -m pytest -q
 
-test-all: setup
+# the Ray engine on a local instance (issue 18): minutes of start-up, so a group of its own that CI also runs
+test-ray: setup-test
+	$(PY) -m pytest -q -m ray
+
+test-all: setup-test
 	$(PY) -m pytest -q -m ""
 
-lint: setup
+lint: setup-test
 	.venv/bin/ruff check src tests bench
 
 bench:
 	@bash scripts/setup.sh --bench
 	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done
+
+# a fresh venv in a temp folder, `pip install .` (core only), then render + translate (needs the network)
+check-install:
+	@bash scripts/check_install.sh
 
 clean:
 	rm -rf $(DEMO_OUT) build dist src/*.egg-info

@@ -1,11 +1,28 @@
 #!/usr/bin/env bash
-# Idempotent set-up on a fresh machine of this kind (as root): Debian packages, .venv, torch (CPU
-# wheel on disk), the project with its test extras. Quick when everything is already there.
+# Idempotent set-up on a fresh machine of this kind (as root): Debian packages, .venv, torch (CPU wheel on
+# disk), the project. Quick when everything is already there.
+#   scripts/setup.sh           what `make demo` needs: the core install and the tools translation calls
+#   scripts/setup.sh --test    what `make test` needs besides: every extra but bench, ffmpeg, Debian's chromium
+#   scripts/setup.sh --bench   --test, plus basic-pitch and MuseScore 3 for the benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium: the studio's browser test (Playwright drives /usr/bin/chromium; it never downloads a browser)
-DEB_PKGS=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont librsvg2-bin ffmpeg chromium)
+mode=core
+case "${1:-}" in
+  "") ;;
+  --test) mode=test ;;
+  --bench) mode=bench ;;
+  *) echo "usage: scripts/setup.sh [--test|--bench]" >&2; exit 2 ;;
+esac
+
+# rsvg-convert draws Verovio's SVG; FluidSynth and the GM soundfonts synthesize audio
+CORE_DEBS=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont librsvg2-bin)
+# ffmpeg: the video commands; chromium: the studio's browser test (Playwright drives /usr/bin/chromium, never a
+# browser it downloads)
+TEST_DEBS=(ffmpeg chromium)
+# MuseScore 3 for the OLiMPiC-synthetic engravings, and a soundfont no dataset build uses (held-out audio)
+BENCH_DEBS=(musescore3 musescore-general-soundfont-small)
+
 # Install the Debian packages named as arguments that are not installed yet (one apt run for all of them).
 install_debs() {
   local missing=() p
@@ -18,25 +35,26 @@ install_debs() {
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
-install_debs "${DEB_PKGS[@]}"
+debs=("${CORE_DEBS[@]}")
+[ "$mode" = core ] || debs+=("${TEST_DEBS[@]}")
+[ "$mode" = bench ] && debs+=("${BENCH_DEBS[@]}")
+install_debs "${debs[@]}"
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # The CPU wheel lies on this machine's disk; pinning it here keeps pip from choosing a CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || "${PIP[@]}" install torch==2.13.0
 
-stamp=.venv/.scorebridge-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  "${PIP[@]}" install -e ".[test]"
-  touch "$stamp"
-fi
-
-# `setup.sh --bench`: what the benchmarks add: a reference transcriber (basic-pitch), MuseScore 3 for the
-# OLiMPiC-synthetic engravings, and a soundfont no dataset build uses (held-out transcription audio).
-if [ "${1:-}" = "--bench" ]; then
-  install_debs musescore3 musescore-general-soundfont-small
-  .venv/bin/python -c "import basic_pitch, onnxruntime" 2>/dev/null || {
-    "${PIP[@]}" install -e ".[test,bench]"
-    "${PIP[@]}" install --no-deps basic-pitch==0.4.0
-  }
-fi
+# One stamp per level; a higher level's stamp (newer than pyproject.toml) covers the lower ones.
+fresh() { [ -f ".venv/.scorebridge-$1" ] && [ ! pyproject.toml -nt ".venv/.scorebridge-$1" ]; }
+case "$mode" in
+  core) fresh core || fresh test || fresh bench || { "${PIP[@]}" install -e .; touch .venv/.scorebridge-core; } ;;
+  test) fresh test || fresh bench || { "${PIP[@]}" install -e ".[test]"; touch .venv/.scorebridge-test; } ;;
+  bench)
+    fresh bench || {
+      "${PIP[@]}" install -e ".[test,bench]"
+      # its metadata pulls TensorFlow on Linux; its shipped ONNX model runs with onnxruntime instead
+      "${PIP[@]}" install --no-deps basic-pitch==0.4.0
+      touch .venv/.scorebridge-bench
+    } ;;
+esac

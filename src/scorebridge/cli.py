@@ -449,9 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from scorebridge import extras
     from scorebridge.wording import OncePerRun, PlainFormatter
 
     try:
+        extras.require_for_command(args)  # an optional extra missing: one line before any work
         with logging_redirect_tqdm():  # log lines go above the progress bars instead of through them
             once = OncePerRun()
             for handler in logging.getLogger().handlers:  # the handler that replaced ours keeps its formatter
@@ -462,6 +464,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"scorebridge: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # found missing mid-command: name the extra that brings it
+        if args.debug:
+            raise
+        print(f"scorebridge: error: {extras.from_import_error(exc, f'scorebridge {args.command}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("scorebridge: interrupted", file=sys.stderr)

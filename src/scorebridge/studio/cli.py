@@ -48,6 +48,9 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from scorebridge.extras import require
+
+    require("studio", "the studio (scorebridge serve)")  # also when called without the CLI's own check
     import uvicorn
 
     from scorebridge.studio.app import StudioConfig, create_app

@@ -154,7 +154,12 @@ def image_feature_steps(systems: Sequence[np.ndarray], spec: FeatureSpec, *, max
 # audio -------------------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
 def _mel_filters(spec: FeatureSpec) -> np.ndarray:
-    import librosa  # the filterbank only; the STFT is torch's
+    try:
+        import librosa  # the filterbank only; the STFT is torch's. An extra: the shipped model reads audio as codes
+    except ModuleNotFoundError as exc:
+        from scorebridge.extras import from_import_error
+
+        raise from_import_error(exc, "a model that reads audio as log-mel frames") from None
 
     return librosa.filters.mel(sr=spec.mel_rate, n_fft=spec.mel_fft, n_mels=spec.mel_bins, fmin=spec.mel_fmin,
                                fmax=spec.mel_fmax).astype(np.float32)
