@@ -26,6 +26,9 @@ class SystemReader:
         index = int(system[0, 0])
         return NotationTranslation(modality=Modality.NOTATION, steps=None, lmx=tuple(self.per_system[index]))
 
+    def translate_batch(self, systems, to, source_modality, options):  # long-form reads systems in batches
+        return [self.translate(s, to, source_modality, options) for s in systems]
+
 
 def page(per_system: list[list[str]]) -> str:
     images = [np.full((8, 8), i, np.uint8) for i in range(len(per_system))]
