@@ -138,7 +138,7 @@ def test_info_offers_targets_per_input_type(client):
     sources = info["sources"]
     assert "midi" not in sources["midi"]["targets"] and "audio" not in sources["audio"]["targets"]
     assert "image" not in sources["image"]["targets"] and "notation" in sources["notation"]["targets"]
-    assert sources["midi"]["default"] == ["notation", "image"]  # the routes without a model
+    assert sources["midi"]["default"] == ["notation", "image", "audio"]  # the routes without a model
     assert sources["notation"]["default"] == ["midi", "image", "audio"]
     assert sources["image"]["default"] == ["notation"] and sources["audio"]["default"] == ["midi"]
     for source in sources.values():
