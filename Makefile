@@ -17,7 +17,7 @@ demo: setup
 test: setup-test
 	$(PY) -m pytest -q
 
-# the Ray engine on a local instance (issue 18): minutes of start-up, so a group of its own that CI also runs
+# the Ray engine's tests alone (also part of make test)
 test-ray: setup-test
 	$(PY) -m pytest -q -m ray
 
