@@ -12,6 +12,14 @@ class Modality(enum.StrEnum):
     MIDI = "midi"
     AUDIO = "audio"
 
+    @property
+    def index(self) -> int:
+        """The modality's position (0..3): its embedding row in the model and its SOS offset in the vocabulary."""
+        return _ORDER.index(self)
+
+
+_ORDER: tuple[Modality, ...] = tuple(Modality)
+
 
 @dataclass(frozen=True)
 class Task:
