@@ -1,5 +1,8 @@
 """Finding the image and audio codecs a translation needs, loaded lazily and checked against the vocabulary.
 
+Loading itself is ``codecs.loading`` (shared with the bake); this adds the search order, the vocabulary check and
+the comparison with the configs the model was trained with.
+
 Folders are tried in order (the ``codecs=`` argument, ``MODEL/codecs``, ``MODEL/../codecs``); the first that
 holds ``image/`` (or ``audio/``) wins. A missing codec is an error only when a translation needs it.
 """
@@ -15,7 +18,7 @@ from typing import Any
 import torch
 
 from scorebridge.checkpoint import config_to_dict
-from scorebridge.codecs.files import load_codec
+from scorebridge.codecs import codec_folder, load_codec
 from scorebridge.errors import InputError
 from scorebridge.modality import Modality
 from scorebridge.tokens.vocabulary import Vocabulary
@@ -42,7 +45,7 @@ class CodecLookup:
 
     def folder_of(self, kind: Modality) -> Path | None:
         """The first folder holding a ``kind`` codec, or None."""
-        return next((f / kind.value for f in self.folders if (f / kind.value).exists()), None)
+        return codec_folder(self.folders, Modality(kind).value)
 
     def get(self, kind: Modality, vocab: Vocabulary, device: torch.device | str = "cpu") -> Any:
         """The ``kind`` codec (an ImageCodec or AudioCodec) on ``device``; InputError when none is found or it
