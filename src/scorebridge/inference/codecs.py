@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -22,6 +22,12 @@ from scorebridge.codecs import codec_folder, load_codec
 from scorebridge.errors import InputError
 from scorebridge.modality import Modality
 from scorebridge.tokens.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from scorebridge.codecs.audio import AudioCodec
+    from scorebridge.codecs.image import ImageCodec
+
+    Codec = ImageCodec | AudioCodec
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +40,21 @@ class CodecLookup:
     ``model_dir`` names the model in error messages; ``expected`` holds the codec configs the model was trained
     with (the checkpoint's ``extra["codecs"]``), compared with what is loaded (a mismatch is logged)."""
 
-    def __init__(self, folders: Sequence[str | os.PathLike[str]] = (), *, image: Any = None, audio: Any = None,
+    def __init__(self, folders: Sequence[str | os.PathLike[str]] = (), *, image: ImageCodec | None = None,
+                 audio: AudioCodec | None = None,
                  model_dir: str | os.PathLike[str] | None = None,
                  expected: dict[str, dict[str, Any] | None] | None = None) -> None:
         self.folders = tuple(Path(f) for f in folders)
         self.model_dir = None if model_dir is None else Path(model_dir)
         self.expected = dict(expected or {})
-        self._loaded: dict[Modality, Any] = {m: c for m, c in ((Modality.IMAGE, image), (Modality.AUDIO, audio))
+        self._loaded: dict[Modality, Codec] = {m: c for m, c in ((Modality.IMAGE, image), (Modality.AUDIO, audio))
                                              if c is not None}
 
     def folder_of(self, kind: Modality) -> Path | None:
         """The first folder holding a ``kind`` codec, or None."""
         return codec_folder(self.folders, Modality(kind).value)
 
-    def get(self, kind: Modality, vocab: Vocabulary, device: torch.device | str = "cpu") -> Any:
+    def get(self, kind: Modality, vocab: Vocabulary, device: torch.device | str = "cpu") -> Codec:
         """The ``kind`` codec (an ImageCodec or AudioCodec) on ``device``; InputError when none is found or it
         does not fit the vocabulary."""
         kind = Modality(kind)
