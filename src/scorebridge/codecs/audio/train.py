@@ -123,11 +123,11 @@ def train_on_clips(config: AudioTrainConfig, clips: TrainClips, out_dir: str | o
     from tqdm import tqdm
 
     started = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     codec_cfg = audio_preset(config.preset)
     if clips.sample_rate != codec_cfg.sample_rate:
         raise ValueError(f"clips at {clips.sample_rate} Hz for a codec at {codec_cfg.sample_rate} Hz")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device)
     torch.manual_seed(config.seed)  # quantizer dropout draws from the global generator
     data_gen = torch.Generator().manual_seed(config.seed)
