@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, count_parameters, load_audio_codec, prepare_audio
+from scorebridge.checkpoint import count_parameters
+from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, load_audio_codec, prepare_audio
 from scorebridge.data.dataset import iter_samples
 from scorebridge.errors import MissingToolError
 from scorebridge.eval.codec_metrics import mel_distance, onset_f1, si_sdr

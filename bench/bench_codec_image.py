@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from scorebridge.checkpoint import count_parameters
 from scorebridge.codecs.image import (
     IMAGE_PRESETS,
     ImageCodec,
-    count_parameters,
     image_to_tensor,
     load_image_codec,
     pad_to_patches,

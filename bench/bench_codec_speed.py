@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from scorebridge.codecs.bake import load_codecs
+from scorebridge.codecs import load_codecs
 
 
 def _rate(fn, items: float, device: torch.device, min_seconds: float = 2.0) -> float:

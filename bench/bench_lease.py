@@ -13,7 +13,7 @@ with the shipped data's lengths is used (random codes: fine for speed, meaningle
 
 Samples per lease: the 64 MiB that travel hold the tracked repository (the shipped weights among it) and the
 carried wheels; what is left holds tokens, at the bytes per sample of `tar -cJf` of the baked folder (how the
-shipped run's data travelled) or of `scorebridge.codecs.pack`. Writes bench/out/bench_lease.md.
+shipped run's data travelled) or of `scorebridge.shards.pack`. Writes bench/out/bench_lease.md.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from scorebridge.constants import WINDOW_MS
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -74,7 +76,7 @@ def synthetic_bake(root: Path, n: int = 96, seed: int = 0) -> Path:
             notes = [[int(t), int(t) + 300, int(p), 80, 0, False] for t, p in zip(onsets, rng.integers(40, 90, n_notes),
                                                                                 strict=True)]
             row = {"id": sid, "source": "synthetic", "piece": "p", "split": "train", "kind": "system", "start_ms": 0,
-                   "end_ms": 10000}
+                   "end_ms": WINDOW_MS}
             meta = {"sample": row, "meta": {}, "image_codes": list(image.shape), "audio_codes": list(audio.shape),
                     "image_shifts": [[0, 0]], "audio_shifts": [0]}
             buf_i, buf_a = io.BytesIO(), io.BytesIO()
@@ -140,8 +142,8 @@ def tracked_bytes() -> int:
 
 
 def data_rows(data: Path, wheels_bytes: int) -> list[str]:
-    from scorebridge.codecs.bake import CODEBOOKS_NAME
-    from scorebridge.codecs.pack import pack, tar_xz_size
+    from scorebridge.shards import CODEBOOKS_NAME
+    from scorebridge.shards.pack import pack, tar_xz_size
 
     n = sum(1 for _ in open(data / "manifest.jsonl"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,8 +161,8 @@ def data_rows(data: Path, wheels_bytes: int) -> list[str]:
              f"| shipped run's data (7,009 samples; the repository carried no weights then) | ~3,500 (issue 19) | "
              f"~290 | {SHIPPED['samples']:,} |"]
     for name, size, fixed in (("`tar -cJf` of the baked folder (before)", before, codebooks),
-                              ("`codecs.pack`, every image variant", every, 0),
-                              ("`codecs.pack`, clean images only (after)", clean, 0)):
+                              ("`shards.pack`, every image variant", every, 0),
+                              ("`shards.pack`, clean images only (after)", clean, 0)):
         per = (size - fixed) / n
         lines.append(f"| {name} | {per:,.0f} | {2**20 / per:,.0f} | {max(room - fixed, 0) / per:,.0f} |")
     return lines

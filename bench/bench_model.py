@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
+from scorebridge.checkpoint import count_parameters
 from scorebridge.decoding.search import DecodingOptions, generate
-from scorebridge.model import MODEL_PRESETS, TranslationBatch, Translator, count_parameters, translation_loss
+from scorebridge.model import MODEL_PRESETS, TranslationBatch, Translator, translation_loss
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from scorebridge.model import Translator, count_parameters, model_preset
+from scorebridge.checkpoint import count_parameters
+from scorebridge.model import Translator, model_preset
 from scorebridge.tokens.vocabulary import Vocabulary
 from scorebridge.train.batches import MicroBatch, StepData, target_tokens
 from scorebridge.train.distributed import DistEnv

@@ -107,7 +107,7 @@ def flops_per_example(config: Any, device: str, steps: int = 3) -> float:
     from scorebridge.model import translation_loss
     from scorebridge.train.assemble import new_model, vocabulary_for
     from scorebridge.train.batches import ExampleSource, StepBatches, build_pools
-    from scorebridge.train.shards import read_bake_info, read_rows
+    from scorebridge.train.rows import read_bake_info, read_rows
 
     info = read_bake_info(config.data)
     vocab = vocabulary_for(info)
@@ -208,7 +208,7 @@ def evaluate(model_dir: Path, data: list[str], split: str, limit: int, omr: str 
     from scorebridge.train.assemble import vocabulary_for
     from scorebridge.train.curriculum import TaskEntry
     from scorebridge.train.recipe import TrainConfig
-    from scorebridge.train.shards import read_bake_info
+    from scorebridge.train.rows import read_bake_info
     from scorebridge.train.validate import validate
 
     loaded = load_translator(model_dir)

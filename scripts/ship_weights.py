@@ -14,7 +14,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from scorebridge.codecs.files import checkpoint_dir
+from scorebridge.codecs import checkpoint_dir
 from scorebridge.fileio import atomic_dir
 from scorebridge.shipped import weights_root
 

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from scorebridge.codecs.audio import AUDIO_PRESETS, AudioTrainConfig, load_audio_codec, train_audio_codec
-from scorebridge.codecs.audio.data import load_train_clips, sample_excerpts
+from scorebridge.codecs.audio import AUDIO_PRESETS, AudioTrainConfig, load_audio_codec, sample_excerpts
 from scorebridge.codecs.audio.discriminators import Discriminator, discriminator_loss, generator_losses
 from scorebridge.codecs.audio.losses import ReconstructionLoss
 from scorebridge.data.build import build
 from scorebridge.data.schema import Sample, ms_to_samples
 from scorebridge.data.sources.base import BuildConfig, PieceSpec, sample_id
 from scorebridge.errors import InputError
+from scorebridge.train.codecs import load_train_clips, train_audio_codec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = AUDIO_PRESETS["tiny"]
@@ -111,12 +111,13 @@ def test_a_time_limit_saves_and_a_rerun_continues_exactly(tones: Path, tmp_path:
 
 def test_killed_run_resumes_from_its_last_checkpoint(tones: Path, tmp_path: Path) -> None:
     out = tmp_path / "killed"
-    code = ("import sys; from scorebridge.codecs.audio.train import *; "
+    code = ("import sys; from scorebridge.codecs.audio import AudioTrainConfig; "
+            "from scorebridge.train.codecs import train_audio_codec; "
             "train_audio_codec(AudioTrainConfig(preset='tiny', steps=100000, batch_size=2, excerpt_samples=1280, "
             "checkpoint_every=2, log_every=1), [sys.argv[1]], sys.argv[2], progress=False)")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
     proc = subprocess.Popen([sys.executable, "-c", code, str(tones), str(out)], env=env)
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # only an upper bound: the loop stops at the first checkpoint (slow when loaded)
     try:
         while not (out / "train_state.pt").exists() and time.time() < deadline and proc.poll() is None:
             time.sleep(0.1)

@@ -13,9 +13,9 @@ from scorebridge.codecs.image import (
     IMAGE_PRESETS,
     ImageCodec,
     ImageCodecConfig,
-    decode_image,
-    encode_image,
+    codes_to_image,
     image_codec_losses,
+    image_to_codes,
     image_to_tensor,
     load_image_codec,
     pad_to_patches,
@@ -147,11 +147,11 @@ def test_load_rejects_mismatched_config_and_kind(tmp_path):
 def test_image_helpers_pad_encode_decode_crop():
     model = tiny().eval()
     img = staff_image(37, 70)
-    codes = encode_image(model, img)
+    codes = image_to_codes(model, img)
     assert codes.shape == (3, 5, 4) and codes.dtype == np.int64
     assert np.array_equal(codes, model.encode(image_to_tensor(pad_to_patches(img)))[0].numpy())
-    assert decode_image(model, codes).shape == (48, 80)
-    out = decode_image(model, codes, size=img.shape)
+    assert codes_to_image(model, codes).shape == (48, 80)
+    out = codes_to_image(model, codes, size=img.shape)
     assert out.shape == img.shape and out.dtype == np.uint8
 
 

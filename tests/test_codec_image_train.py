@@ -17,12 +17,11 @@ from scorebridge.codecs.image import (
     image_codec_losses,
     image_to_tensor,
     load_image_codec,
-    load_train_images,
-    train_image_codec,
     train_on_images,
 )
 from scorebridge.data.schema import Sample, to_record
 from scorebridge.errors import InputError
+from scorebridge.train.codecs import load_train_images, train_image_codec
 
 IMAGES = [staff_image(48 + 16 * (i % 3), 100 + 20 * i, seed=i) for i in range(6)]
 

@@ -13,6 +13,7 @@ from scorebridge import load_model
 from scorebridge.errors import InputError
 from scorebridge.modality import Modality, Task
 from scorebridge.model import ModelConfig, TranslationBatch, Translator
+from scorebridge.shards import ShardReader
 from scorebridge.tokens.features import FeatureSpec, image_patches, log_mel
 from scorebridge.tokens.layout import encode, encode_features
 from scorebridge.tokens.shifts import shifted_image_size
@@ -21,7 +22,7 @@ from scorebridge.train import read_recipe, train
 from scorebridge.train.batches import collate
 from scorebridge.train.examples import Example
 from scorebridge.train.raw import make_raw_example, raw_rows
-from scorebridge.train.shards import ShardReader, read_bake_info
+from scorebridge.train.rows import read_bake_info
 from scorebridge.train.validate import validate
 
 SPEC = FeatureSpec(image="pixels", audio="mel")

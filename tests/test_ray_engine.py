@@ -174,8 +174,8 @@ def test_kern_bake_on_ray_actors_equals_the_local_bake(kern_builds, tmp_path) ->
     import torch
 
     from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, save_audio_codec
-    from scorebridge.codecs.bake import BakeOptions, bake
     from scorebridge.codecs.image import IMAGE_PRESETS, ImageCodec, save_image_codec
+    from scorebridge.shards.bake import BakeOptions, bake
 
     root, _, _ = kern_builds
     torch.manual_seed(0)

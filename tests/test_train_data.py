@@ -9,16 +9,16 @@ import pytest
 import torch
 
 from _baked_fixtures import write_baked
-from scorebridge.codecs.bake import iter_baked
 from scorebridge.errors import InputError
 from scorebridge.midi.tokenizer import MidiTokenizer
 from scorebridge.modality import Modality, Task
+from scorebridge.shards import ShardReader, iter_baked
 from scorebridge.tokens.layout import LengthLimits, decode, strip_sos_eos
 from scorebridge.train.assemble import vocabulary_for
 from scorebridge.train.batches import ExampleSource, StepBatches, build_pools, collate
 from scorebridge.train.curriculum import TaskEntry
 from scorebridge.train.examples import SkipExample, make_example
-from scorebridge.train.shards import ShardReader, read_bake_info, read_rows
+from scorebridge.train.rows import read_bake_info, read_rows
 
 LIMITS = LengthLimits(image=200, notation=200, midi=200, audio=200, image_columns=50)
 

@@ -39,7 +39,7 @@ def test_tiny_model_overfits_every_task(tmp_path, baked):
     assert losses[-1][1] < losses[0][1] / 20
     # teacher-forced accuracy of every task on the training samples themselves
     from scorebridge.train.assemble import vocabulary_for
-    from scorebridge.train.shards import read_bake_info
+    from scorebridge.train.rows import read_bake_info
 
     model = load_model(report.checkpoint).translator
     vocab = vocabulary_for(read_bake_info(config.data))

@@ -111,7 +111,8 @@ def test_a_token_budget_gives_the_same_loss_curve(tmp_path):
 
 def test_preloaded_samples_are_the_read_ones(tmp_path):
     from _baked_fixtures import write_baked
-    from scorebridge.train.shards import ShardReader, read_rows
+    from scorebridge.shards import ShardReader
+    from scorebridge.train.rows import read_rows
 
     baked = write_baked(tmp_path / "toy", n_train=5)
     rows = read_rows([baked])

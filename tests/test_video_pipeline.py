@@ -166,8 +166,8 @@ def test_bake_accepts_the_dataset(dataset, tmp_path):
     import torch
 
     from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, save_audio_codec
-    from scorebridge.codecs.bake import BakeOptions, bake
     from scorebridge.codecs.image import IMAGE_PRESETS, ImageCodec, save_image_codec
+    from scorebridge.shards.bake import BakeOptions, bake
 
     _, out, _ = dataset
     torch.manual_seed(0)

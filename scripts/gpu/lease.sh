@@ -4,7 +4,7 @@
 # Here, after the return: python scripts/lease.py relay --returned RETURNED --data TEST_TOKENS (evaluates the
 # candidate and the shipped weights on the same held-out set, ships only if better, adds MODEL_CARD.md's row).
 # What travels: this repository (with src/scorebridge/weights), gpu/tokens.sbpack (a baked token folder packed by
-# `python -m scorebridge.codecs.pack pack`; a tar.xz of one also works), and .whl (the packages that machine lacks).
+# `python -m scorebridge.shards.pack pack`; a tar.xz of one also works), and .whl (the packages that machine lacks).
 #   LEASE_MIN   the lease's device minutes (15), START_S the seconds it spent before this script began (machine
 #               start and transfer; an estimate until measured), RETURN_S kept for the return (180)
 #   DEVICE=cpu OUT=/tmp/out MODEL=tiny ... runs the same steps here (how it is tested: tests/test_lease.py)
@@ -22,10 +22,10 @@ mkdir -p "$OUT" "$WORK"
 source scripts/gpu/env.sh
 stamp() { echo "$1 $(( $(date +%s) - T0 ))" | tee -a "$OUT/env.txt"; }
 stamp "setup_s"
-# TOKENS: a token pack (python -m scorebridge.codecs.pack pack ...), a tar.xz of a baked folder, or a folder
+# TOKENS: a token pack (python -m scorebridge.shards.pack pack ...), a tar.xz of a baked folder, or a folder
 TOKENS=${TOKENS:-gpu/tokens.sbpack}
 case "$TOKENS" in
-  *.sbpack) $PY -m scorebridge.codecs.pack unpack "$TOKENS" "$WORK/tokens" || exit 1; TOKENS=$WORK/tokens ;;
+  *.sbpack) $PY -m scorebridge.shards.pack unpack "$TOKENS" "$WORK/tokens" || exit 1; TOKENS=$WORK/tokens ;;
   *.tar.xz) tar -xJf "$TOKENS" -C "$WORK" || exit 1; TOKENS=$(ls -d "$WORK"/tokens-* | head -n 1) ;;
 esac
 echo "tokens: $TOKENS ($(wc -l < "$TOKENS/manifest.jsonl") samples)" | tee -a "$OUT/env.txt"

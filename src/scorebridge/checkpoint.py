@@ -29,6 +29,11 @@ FORMAT_VERSION = 1
 C = TypeVar("C")
 
 
+def count_parameters(model: torch.nn.Module) -> int:
+    """Parameters of a network (the translator's or a codec's), counted once each."""
+    return sum(p.numel() for p in model.parameters())
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A dataclass config as plain JSON-ready data (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config)))

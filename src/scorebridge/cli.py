@@ -173,13 +173,15 @@ def _run_codec(args: argparse.Namespace) -> int:
         try:
             deadline = Deadline.minutes(args.max_minutes)
             if args.kind == "image":
-                from scorebridge.codecs.image import ImageTrainConfig, train_image_codec
+                from scorebridge.codecs.image import ImageTrainConfig
+                from scorebridge.train.codecs import train_image_codec
 
                 result = train_image_codec(replace(ImageTrainConfig(preset=args.preset), **overrides), args.data,
                                            args.out, device=args.device, deadline=deadline)
                 print(f"image codec: step {result.step} in {args.out} ({result.seconds:.0f} s this run)")
             else:
-                from scorebridge.codecs.audio import AudioTrainConfig, train_audio_codec
+                from scorebridge.codecs.audio import AudioTrainConfig
+                from scorebridge.train.codecs import train_audio_codec
 
                 preset = "small24k" if args.preset == "small" else args.preset
                 config = replace(AudioTrainConfig(preset=preset, adversarial=args.adversarial), **overrides)
@@ -197,7 +199,7 @@ def _run_codec(args: argparse.Namespace) -> int:
         print(f"{info.output} ({args.kind} codes {'x'.join(map(str, info.shape))})")
         return 0
     if args.codec_command == "bake":
-        from scorebridge.codecs.bake import BakeOptions, bake
+        from scorebridge.shards.bake import BakeOptions, bake
 
         try:
             options = BakeOptions(degraded=args.degraded, image_shifts=args.image_shifts,

@@ -15,12 +15,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..fileio import atomic_path, check_distinct, check_output_location
+from ..filetypes import AUDIO_FORMATS
 from ..limits import LIMITS, Limits, check_audio_file, check_page
+from .loading import load_codec
 
 log = logging.getLogger(__name__)
-
-KINDS = ("image", "audio")
-AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
 
 
 @dataclass(frozen=True)
@@ -28,29 +27,6 @@ class CodesInfo:
     kind: str
     shape: tuple[int, ...]
     output: Path
-
-
-def checkpoint_dir(path: str | os.PathLike[str]) -> Path:
-    """A codec checkpoint folder, or a training-run folder whose latest checkpoint is in ``codec/``."""
-    folder = Path(path)
-    if (folder / "config.json").is_file():
-        return folder
-    if (folder / "codec" / "config.json").is_file():
-        return folder / "codec"
-    raise InputError(folder, "not a codec checkpoint (no config.json here or in codec/)")
-
-
-def load_codec(kind: str, path: str | os.PathLike[str]):
-    """The image or audio codec of a checkpoint (or training-run) folder, in eval mode."""
-    if kind == "image":
-        from .image import load_image_codec
-
-        return load_image_codec(checkpoint_dir(path))
-    if kind == "audio":
-        from .audio import load_audio_codec
-
-        return load_audio_codec(checkpoint_dir(path))
-    raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
 
 
 def read_image(path: str | os.PathLike[str], limits: Limits = LIMITS) -> np.ndarray:
@@ -107,9 +83,9 @@ def encode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.
         audio, sr = read_audio(source, max_seconds=LIMITS.max_codec_audio_seconds)
     codec = load_codec(kind, codec_path)
     if kind == "image":
-        from .image import encode_image
+        from .image import image_to_codes
 
-        codes = encode_image(codec, img)
+        codes = image_to_codes(codec, img)
         extra = {"height": img.shape[0], "width": img.shape[1]}
     else:
         from .audio import prepare_audio
@@ -138,9 +114,9 @@ def decode_file(kind: str, codec_path: str | os.PathLike[str], source: str | os.
         if kind == "image":
             from PIL import Image
 
-            from .image import decode_image
+            from .image import codes_to_image
 
-            img = decode_image(codec, codes, (int(data["height"]), int(data["width"])))
+            img = codes_to_image(codec, codes, (int(data["height"]), int(data["width"])))
             with atomic_path(out) as tmp:
                 Image.fromarray(img, mode="L").save(tmp, format=fmt)
         else:

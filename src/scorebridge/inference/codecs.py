@@ -1,5 +1,8 @@
 """Finding the image and audio codecs a translation needs, loaded lazily and checked against the vocabulary.
 
+Loading itself is ``codecs.loading`` (shared with the bake); this adds the search order, the vocabulary check and
+the comparison with the configs the model was trained with.
+
 Folders are tried in order (the ``codecs=`` argument, ``MODEL/codecs``, ``MODEL/../codecs``); the first that
 holds ``image/`` (or ``audio/``) wins. A missing codec is an error only when a translation needs it.
 """
@@ -10,15 +13,21 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from scorebridge.checkpoint import config_to_dict
-from scorebridge.codecs.files import load_codec
+from scorebridge.codecs import codec_folder, load_codec
 from scorebridge.errors import InputError
 from scorebridge.modality import Modality
 from scorebridge.tokens.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from scorebridge.codecs.audio import AudioCodec
+    from scorebridge.codecs.image import ImageCodec
+
+    Codec = ImageCodec | AudioCodec
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +40,21 @@ class CodecLookup:
     ``model_dir`` names the model in error messages; ``expected`` holds the codec configs the model was trained
     with (the checkpoint's ``extra["codecs"]``), compared with what is loaded (a mismatch is logged)."""
 
-    def __init__(self, folders: Sequence[str | os.PathLike[str]] = (), *, image: Any = None, audio: Any = None,
+    def __init__(self, folders: Sequence[str | os.PathLike[str]] = (), *, image: ImageCodec | None = None,
+                 audio: AudioCodec | None = None,
                  model_dir: str | os.PathLike[str] | None = None,
                  expected: dict[str, dict[str, Any] | None] | None = None) -> None:
         self.folders = tuple(Path(f) for f in folders)
         self.model_dir = None if model_dir is None else Path(model_dir)
         self.expected = dict(expected or {})
-        self._loaded: dict[Modality, Any] = {m: c for m, c in ((Modality.IMAGE, image), (Modality.AUDIO, audio))
+        self._loaded: dict[Modality, Codec] = {m: c for m, c in ((Modality.IMAGE, image), (Modality.AUDIO, audio))
                                              if c is not None}
 
     def folder_of(self, kind: Modality) -> Path | None:
         """The first folder holding a ``kind`` codec, or None."""
-        return next((f / kind.value for f in self.folders if (f / kind.value).exists()), None)
+        return codec_folder(self.folders, Modality(kind).value)
 
-    def get(self, kind: Modality, vocab: Vocabulary, device: torch.device | str = "cpu") -> Any:
+    def get(self, kind: Modality, vocab: Vocabulary, device: torch.device | str = "cpu") -> Codec:
         """The ``kind`` codec (an ImageCodec or AudioCodec) on ``device``; InputError when none is found or it
         does not fit the vocabulary."""
         kind = Modality(kind)

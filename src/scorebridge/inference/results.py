@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scorebridge.codecs.image import decode_image
+from scorebridge.codecs.image import codes_to_image
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.fileio import atomic_path, write_text
 from scorebridge.midi import MidiTokenizer, Note, write_midi
@@ -176,7 +176,7 @@ def image_result(steps: Steps, vocab: Vocabulary, codec: Any) -> ImageTranslatio
     grids, problems = image_grids(steps, vocab)
     if not grids:
         problems.append("no complete image system was generated")
-    systems = [decode_image(codec, grid) for grid in grids]
+    systems = [codes_to_image(codec, grid) for grid in grids]
     return ImageTranslation(modality=Modality.IMAGE, steps=steps, problems=tuple(problems), systems=tuple(systems),
                             image=stack_systems(systems))
 

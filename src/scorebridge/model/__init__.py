@@ -8,7 +8,6 @@ from .translator import (
     LoadedTranslator,
     TranslationBatch,
     Translator,
-    count_parameters,
     init_codebook_embeddings,
     load_translator,
     save_translator,
@@ -16,6 +15,6 @@ from .translator import (
 
 __all__ = [
     "MODEL_PRESETS", "DecoderCache", "DecoderOutput", "LoadedTranslator", "LossResult", "ModelConfig",
-    "TranslationBatch", "Translator", "count_parameters", "init_codebook_embeddings", "load_translator",
+    "TranslationBatch", "Translator", "init_codebook_embeddings", "load_translator",
     "model_preset", "save_translator", "translation_loss",
 ]

@@ -211,10 +211,6 @@ def _init_weights(module: nn.Module) -> None:
         nn.init.normal_(module.weight, std=0.02)
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 # ---- codec codebooks ------------------------------------------------------------------------------------------
 @torch.no_grad()
 def init_codebook_embeddings(model: Translator, block_start: int, vectors: Tensor, stride: int | None = None) -> None:

@@ -13,11 +13,11 @@ from scorebridge.errors import InputError
 from scorebridge.modality import Modality
 from scorebridge.model import ModelConfig, Translator, init_codebook_embeddings, model_preset
 from scorebridge.model.translator import CHECKPOINT_KIND
+from scorebridge.shards import BakeInfo
 from scorebridge.tokens.layout import LengthLimits
 from scorebridge.tokens.vocabulary import Vocabulary, VocabularyConfig
 
 from .recipe import TrainConfig
-from .shards import BakeInfo
 
 log = logging.getLogger(__name__)
 

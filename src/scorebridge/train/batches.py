@@ -22,8 +22,8 @@ import torch
 from torch.utils.data import Dataset
 
 from scorebridge.midi.tokenizer import MidiTokenizer
-from scorebridge.modality import Modality
 from scorebridge.model import TranslationBatch
+from scorebridge.shards import BakedRow, ShardReader
 from scorebridge.tokens.features import CODES, FeatureSpec
 from scorebridge.tokens.layout import LengthLimits
 from scorebridge.tokens.vocabulary import Vocabulary
@@ -31,12 +31,10 @@ from scorebridge.tokens.vocabulary import Vocabulary
 from .curriculum import Pool, TaskEntry, draw, example_rng, pool_probabilities, rank_slice
 from .examples import Example, SkipExample, fits_limits, make_example, row_modalities
 from .raw import make_raw_example
-from .shards import BakedRow, ShardReader
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 32  # draws per example before giving up (a skipped draw is redrawn from the next generator)
-MODALITY_INDEX = {m: i for i, m in enumerate(Modality)}
 
 
 def build_pools(entries: Sequence[TaskEntry], rows: Sequence[BakedRow], limits: LengthLimits) -> list[Pool]:
@@ -82,9 +80,9 @@ def collate(examples: Sequence[Example]) -> TranslationBatch:
     as_t = torch.from_numpy
     return TranslationBatch(
         src_tokens=as_t(src), src_x=as_t(sx), src_y=as_t(sy), src_pad=as_t(pad),
-        src_modality=torch.tensor([MODALITY_INDEX[e.task.source] for e in examples]),
+        src_modality=torch.tensor([e.task.source.index for e in examples]),
         tgt_tokens=as_t(tgt), tgt_x=as_t(tx), tgt_y=as_t(ty),
-        tgt_modality=torch.tensor([MODALITY_INDEX[e.task.target] for e in examples]),
+        tgt_modality=torch.tensor([e.task.target.index for e in examples]),
         src_features=as_t(feats) if feats is not None else None)
 
 

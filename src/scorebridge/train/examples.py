@@ -16,17 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scorebridge.codecs.bake import BakedSample
+from scorebridge.constants import MIDI_TICK_MS
 from scorebridge.midi import Note
 from scorebridge.midi.tokenizer import MidiTokenizer
 from scorebridge.modality import Modality, Task
+from scorebridge.shards import BakedRow, BakedSample
 from scorebridge.tokens.layout import LengthLimits, Steps, encode, with_sos_eos
-from scorebridge.tokens.shifts import AUDIO_CENTRE, IMAGE_CENTRE
+from scorebridge.tokens.shifts import AUDIO_CENTRE, IMAGE_CENTRE, pick_shift
 from scorebridge.tokens.vocabulary import Vocabulary
-
-from .shards import BakedRow
-
-MS_PER_TICK = 10
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ def midi_window_ticks(sample_id: str, start_ms: int | None, end_ms: int | None, 
     """Ticks of a sample's time span, as one tokenizer window; SkipExample when untimed or too long."""
     if start_ms is None or end_ms is None:
         raise SkipExample(f"{sample_id} is untimed")
-    ticks = -(-(end_ms - start_ms) // MS_PER_TICK)
+    ticks = -(-(end_ms - start_ms) // MIDI_TICK_MS)
     if ticks > tokenizer.config.max_window_ticks:
         raise SkipExample(f"{sample_id} spans {ticks} ticks, more than one MIDI window")
     return ticks
@@ -114,14 +111,14 @@ def modality_data(sample: BakedSample, modality: Modality, *, as_source: bool, r
         if sample.image is None:
             raise SkipExample(f"{sample.id} has no image codes")
         shifts, variants = sample.image.shape[:2]
-        s = int(rng.integers(shifts)) if rng is not None else centre_index(sample, "image", shifts)
+        s = pick_shift(rng, shifts, train=rng is not None, centre=centre_index(sample, "image", shifts))
         v = int(rng.integers(variants)) if rng is not None and as_source else 0
         return [sample.image[s, v].astype(np.int64)]
     if modality is Modality.AUDIO:
         if sample.audio is None:
             raise SkipExample(f"{sample.id} has no audio codes")
         shifts = sample.audio.shape[0]
-        s = int(rng.integers(shifts)) if rng is not None else centre_index(sample, "audio", shifts)
+        s = pick_shift(rng, shifts, train=rng is not None, centre=centre_index(sample, "audio", shifts))
         return sample.audio[s].astype(np.int64)
     if modality is Modality.NOTATION:
         if not sample.lmx:

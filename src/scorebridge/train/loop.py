@@ -29,10 +29,10 @@ from scorebridge.model import TranslationBatch, Translator, save_translator, tra
 
 from . import run_folder as rf
 from .assemble import model_extra, new_model, start_from, vocabulary_for
-from .batches import MODALITY_INDEX, ExampleSource, StepBatches, StepData, build_pools
+from .batches import ExampleSource, StepBatches, StepData, build_pools
 from .distributed import DistEnv, all_sum, all_sum_tensor, barrier, gather_objects, init_distributed, shutdown
 from .recipe import OptimConfig, TrainConfig
-from .shards import read_bake_info, read_rows
+from .rows import read_bake_info, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class LossModule(nn.Module):
 
     def forward(self, batch: TranslationBatch) -> tuple[torch.Tensor, ...]:
         r = translation_loss(self.model, batch, guide=self.guide, guide_width=self.guide_width, ctc=self.ctc,
-                             ctc_notation=MODALITY_INDEX[Modality.NOTATION], ctc_start=self.ctc_start)
+                             ctc_notation=Modality.NOTATION.index, ctc_start=self.ctc_start)
         return r.loss_sum, r.row_loss, r.row_correct, r.row_tokens
 
 

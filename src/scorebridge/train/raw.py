@@ -28,13 +28,20 @@ from scorebridge.data.schema import Sample, from_record
 from scorebridge.errors import InputError
 from scorebridge.midi.tokenizer import MidiTokenizer
 from scorebridge.modality import Modality, Task
+from scorebridge.shards import BakedRow
 from scorebridge.tokens.features import FeatureSpec, anchor_staff, image_patches, log_mel
 from scorebridge.tokens.layout import LengthLimits, encode, encode_features, with_sos_eos
-from scorebridge.tokens.shifts import AUDIO_SHIFTS, IMAGE_SHIFTS, shift_and_pad_image, shift_audio, shifted_image_size
+from scorebridge.tokens.shifts import (
+    AUDIO_SHIFTS,
+    IMAGE_SHIFTS,
+    pick_shift,
+    shift_and_pad_image,
+    shift_audio,
+    shifted_image_size,
+)
 from scorebridge.tokens.vocabulary import Vocabulary
 
 from .examples import Example, SkipExample, midi_window_ticks
-from .shards import BakedRow
 
 MODALITY_KEYS = {"image": Modality.IMAGE, "lmx": Modality.NOTATION, "midi": Modality.MIDI, "audio": Modality.AUDIO}
 MEMBERS = {Modality.IMAGE: "png", Modality.NOTATION: "lmx", Modality.MIDI: "notes.json", Modality.AUDIO: "flac"}
@@ -89,7 +96,7 @@ def source_features(sample: Sample, modality: Modality, spec: FeatureSpec, rng: 
     if modality is Modality.IMAGE:
         if sample.image is None:
             raise SkipExample(f"{sample.id} has no image")
-        dx, dy = IMAGE_SHIFTS[int(rng.integers(len(IMAGE_SHIFTS)))] if rng is not None else (0, 0)
+        dx, dy = IMAGE_SHIFTS[pick_shift(rng, len(IMAGE_SHIFTS), train=rng is not None)]  # centre: (0, 0)
         img = shift_and_pad_image(anchor_staff(sample.image, spec.staff_top), dx, dy)
         if rng is not None and degrade_image:
             img = degrade(img, rng)
@@ -99,7 +106,7 @@ def source_features(sample: Sample, modality: Modality, spec: FeatureSpec, rng: 
     audio = sample.audio
     if rng is not None:
         # the bake's offsets are in samples at AUDIO_SAMPLE_RATE; scale them to this sample's rate
-        offset = AUDIO_SHIFTS[int(rng.integers(len(AUDIO_SHIFTS)))] * sample.sample_rate // AUDIO_SAMPLE_RATE
+        offset = AUDIO_SHIFTS[pick_shift(rng, len(AUDIO_SHIFTS), train=True)] * sample.sample_rate // AUDIO_SAMPLE_RATE
         audio = shift_audio(audio, offset)
     return log_mel(audio, sample.sample_rate, spec)
 

@@ -31,7 +31,7 @@ from scorebridge.tokens.vocabulary import Vocabulary
 from .batches import ExampleSource, build_pools, collate
 from .examples import Example, SkipExample
 from .recipe import TrainConfig
-from .shards import read_rows
+from .rows import read_rows
 
 log = logging.getLogger(__name__)
 

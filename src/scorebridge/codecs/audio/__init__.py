@@ -1,14 +1,13 @@
-"""The audio codec: a DAC-style convolutional codec with residual VQ (4 codebooks x 1,024 codes), in plain PyTorch.
+"""The audio codec: a DAC-style convolutional codec with residual VQ (4 codebooks x 1,024 codes), in plain PyTorch,
+and its training loop (on clips in memory; ``train.codecs`` reads them from datasets)."""
 
-Public API: `AudioCodecConfig`, `AUDIO_PRESETS`, `AudioCodec`, `save_audio_codec`, `load_audio_codec`,
-`prepare_audio`, `AudioTrainConfig`, `train_audio_codec`.
-"""
-
+from .clips import TrainClips, sample_excerpts
 from .config import AUDIO_PRESETS, AudioCodecConfig, audio_preset
-from .model import AudioCodec, AudioCodecOutput, count_parameters, load_audio_codec, prepare_audio, save_audio_codec
-from .train import AudioTrainConfig, AudioTrainResult, train_audio_codec
+from .model import AudioCodec, AudioCodecOutput, load_audio_codec, prepare_audio, save_audio_codec
+from .train import AudioTrainConfig, AudioTrainResult, train_on_clips
 
 __all__ = [
     "AUDIO_PRESETS", "AudioCodec", "AudioCodecConfig", "AudioCodecOutput", "AudioTrainConfig", "AudioTrainResult",
-    "audio_preset", "count_parameters", "load_audio_codec", "prepare_audio", "save_audio_codec", "train_audio_codec",
+    "TrainClips", "audio_preset", "load_audio_codec", "prepare_audio", "sample_excerpts", "save_audio_codec",
+    "train_on_clips",
 ]

@@ -159,10 +159,6 @@ class AudioCodec(nn.Module):
         return self.quantizer.codebook_vectors()
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def save_audio_codec(model: AudioCodec, out_dir: str | os.PathLike[str]) -> Path:
     """Write the codec as a checkpoint folder (safetensors weights + JSON config)."""
     return save_checkpoint(out_dir, CHECKPOINT_KIND, model.config, model.state_dict(),

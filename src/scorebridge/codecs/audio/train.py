@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ from scorebridge.deadline import Deadline
 from scorebridge.errors import InputError
 from scorebridge.fileio import atomic_path, write_text
 
+from .clips import TrainClips, sample_excerpts
 from .config import audio_preset
-from .data import load_train_clips, sample_excerpts
 from .discriminators import Discriminator, discriminator_loss, generator_losses
 from .losses import ReconstructionLoss
 from .model import AudioCodec, save_audio_codec
@@ -117,17 +116,18 @@ def _trim_log(path: Path, step: int) -> None:
         write_text(path, "".join(ln + "\n" for ln in lines))
 
 
-def train_audio_codec(config: AudioTrainConfig, data_dirs: Sequence[str | os.PathLike[str]],
-                      out_dir: str | os.PathLike[str], device: str = "cpu", progress: bool = True,
-                      deadline: Deadline | None = None) -> AudioTrainResult:
-    """Train (or resume training) a codec of `config.preset` on the train split of `data_dirs`. Past `deadline`
-    it saves and returns early; the same call resumes."""
+def train_on_clips(config: AudioTrainConfig, clips: TrainClips, out_dir: str | os.PathLike[str],
+                   device: str = "cpu", progress: bool = True, deadline: Deadline | None = None) -> AudioTrainResult:
+    """Train (or resume training) a codec of `config.preset` on clips in memory (at the preset's sample rate).
+    Past `deadline` it saves and returns early; the same call resumes."""
     from tqdm import tqdm
 
     started = time.perf_counter()
+    codec_cfg = audio_preset(config.preset)
+    if clips.sample_rate != codec_cfg.sample_rate:
+        raise ValueError(f"clips at {clips.sample_rate} Hz for a codec at {codec_cfg.sample_rate} Hz")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    codec_cfg = audio_preset(config.preset)
     dev = torch.device(device)
     torch.manual_seed(config.seed)  # quantizer dropout draws from the global generator
     data_gen = torch.Generator().manual_seed(config.seed)
@@ -161,7 +161,6 @@ def train_audio_codec(config: AudioTrainConfig, data_dirs: Sequence[str | os.Pat
         _trim_log(out / LOG_NAME, start)
         log.info("resuming %s at step %d of %d", out, start, config.steps)
 
-    clips = load_train_clips(data_dirs, codec_cfg.sample_rate, config.max_clips, config.seed)
     length = config.excerpt_length(codec_cfg.sample_rate)
     first = last = None
     done = start

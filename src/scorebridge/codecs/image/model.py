@@ -16,7 +16,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from scorebridge.checkpoint import config_from_dict, load_weights_strict, read_checkpoint_meta, save_checkpoint
+from scorebridge.checkpoint import (
+    config_from_dict,
+    count_parameters,
+    load_weights_strict,
+    read_checkpoint_meta,
+    save_checkpoint,
+)
 
 from .config import ImageCodecConfig
 from .preprocess import image_to_tensor, pad_to_patches, tensor_to_image
@@ -176,10 +182,6 @@ class ImageCodec(nn.Module):
         return self.quantizer.codebooks()
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def save_image_codec(model: ImageCodec, out_dir: str | os.PathLike[str]) -> Path:
     """Weights (EMA codebooks included) and config into a checkpoint folder (replaced atomically)."""
     return save_checkpoint(out_dir, CHECKPOINT_KIND, model.config, model.state_dict())
@@ -195,13 +197,13 @@ def load_image_codec(path: str | os.PathLike[str], device: str | torch.device = 
     return model.to(device).eval()
 
 
-def encode_image(model: ImageCodec, img: np.ndarray) -> np.ndarray:
+def image_to_codes(model: ImageCodec, img: np.ndarray) -> np.ndarray:
     """uint8 (H, W) system image (any size) -> (ceil(H/16), ceil(W/16), Q) int64 codes; pads with white."""
     device = next(model.parameters()).device
     return model.encode(image_to_tensor(pad_to_patches(img, patch=model.config.patch_px)).to(device))[0].cpu().numpy()
 
 
-def decode_image(model: ImageCodec, codes: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+def codes_to_image(model: ImageCodec, codes: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
     """(h, w, Q) codes -> uint8 (16h, 16w) image, cropped to ``size`` = (H, W) when given."""
     device = next(model.parameters()).device
     img = tensor_to_image(model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.long, device=device)[None]))

@@ -1,4 +1,6 @@
-"""Training the image codec: random square crops of train-split system images, Adam, resumable.
+"""Training the image codec: random square crops of system images in memory, Adam, resumable.
+
+The images are the train split of data-engine datasets (``train.codecs`` reads them and calls this loop).
 
 Layout of ``out_dir``: the codec checkpoint (``config.json`` + ``model.safetensors``, loadable by
 ``load_image_codec``) plus ``train_state.pt`` (optimizer, step, RNG states). Both are replaced together,
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from scorebridge.checkpoint import config_to_dict
+from scorebridge.checkpoint import config_to_dict, count_parameters
 from scorebridge.constants import IMAGE_PATCH_PX
 from scorebridge.deadline import Deadline
 from scorebridge.errors import InputError
@@ -25,7 +27,7 @@ from scorebridge.fileio import replace_dir
 
 from .config import IMAGE_PRESETS
 from .losses import ImageLosses, image_codec_losses
-from .model import ImageCodec, count_parameters, save_image_codec
+from .model import ImageCodec, save_image_codec
 from .preprocess import image_to_tensor
 
 log = logging.getLogger(__name__)
@@ -68,35 +70,6 @@ class ImageTrainResult:
     images: int  # training images in memory
 
 
-def load_train_images(data_dirs: list[Path], max_images: int, seed: int) -> list[np.ndarray]:
-    """Up to ``max_images`` system images of split "train" (never valid/test) from a seeded random choice of
-    shards (pieces): reading whole shards, not scattered samples, keeps start-up to the shards needed."""
-    import webdataset as wds
-
-    from scorebridge.data.dataset import load_manifest
-    from scorebridge.data.schema import from_record
-
-    shards: dict[tuple[Path, str], int] = {}
-    for d in data_dirs:
-        for r in load_manifest(d):
-            if r["split"] == "train" and r.get("image_hw"):
-                shards[(d, r["shard"])] = shards.get((d, r["shard"]), 0) + 1
-    order = sorted(shards)
-    np.random.default_rng(seed).shuffle(order)
-    images: list[np.ndarray] = []
-    for d, shard in order:
-        if len(images) >= max_images:
-            break
-        for record in wds.WebDataset(str(d / shard), shardshuffle=False, empty_check=False):
-            sample = from_record(record)
-            if sample.split == "train" and sample.image is not None and len(images) < max_images:
-                images.append(sample.image)
-    if not images:
-        raise InputError(data_dirs[0] if data_dirs else ".", "no train-split images in the given datasets")
-    log.info("%d train images from %d dataset(s)", len(images), len(data_dirs))
-    return images
-
-
 def _randint(high: int, gen: torch.Generator) -> int:
     """Uniform in [0, high]."""
     return int(torch.randint(high + 1, (1,), generator=gen))
@@ -117,13 +90,6 @@ def sample_batch(images: list[np.ndarray], config: ImageTrainConfig, gen: torch.
     n = max(1, config.batch_size * config.crop_sizes[0] ** 2 // size ** 2)
     picks = torch.randint(len(images), (n,), generator=gen).tolist()
     return torch.cat([image_to_tensor(random_crop(images[i], size, gen)) for i in picks])
-
-
-def train_image_codec(config: ImageTrainConfig, data_dirs: list[Path], out_dir: Path,
-                      device: str | torch.device = "cpu", deadline: Deadline | None = None) -> ImageTrainResult:
-    """Train (or resume training) the codec of ``config.preset`` on the train split of data-engine datasets."""
-    images = load_train_images([Path(d) for d in data_dirs], config.max_images, config.seed)
-    return train_on_images(config, images, out_dir, device, deadline)
 
 
 def train_on_images(config: ImageTrainConfig, images: list[np.ndarray], out_dir: Path,

@@ -6,30 +6,19 @@ training draws one at random, evaluation takes the centre one. Training images a
 (``data.augment``) for when the image is the model's *input*; variant 0 is always the clean image, the only
 one used when the image is a target. Valid and test samples get the clean variant only.
 
-Layout of a baked folder::
-
-    bake.json                 settings, codec configs, the datasets baked (a rerun must match)
-    codebooks.safetensors     image (Q, K, D) and audio (Q, K, D) codebook vectors, for embedding init
-    shards/<dataset>/<shard>.tar   one token shard per input shard (WebDataset; written atomically)
-    done/<dataset>/<shard>.json    the manifest rows of a finished shard (written after the shard)
-    manifest.jsonl            one row per baked sample (written at the end)
-
-A record holds ``json`` (the sample's manifest row plus token shapes), ``image.npy`` int16
-(shifts, variants, h, w, Q), ``audio.npy`` int16 (shifts, Q, frames), and the sample's ``lmx`` and
-``notes.json`` as they were, so the translator reads one shard per step. Killing a bake at any moment and
-running it again finishes it without duplicates: a shard counts as done only when its ``done`` file exists.
+The folder and record layout is ``shards.format``'s. Killing a bake at any moment and running it again finishes
+it without duplicates: a shard counts as done only when its ``done`` file exists.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 import os
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +26,9 @@ import numpy as np
 import torch
 
 from ..checkpoint import config_to_dict
+from ..codecs.audio import AudioCodec, prepare_audio
+from ..codecs.image import ImageCodec, image_to_tensor
+from ..codecs.loading import Codecs, load_codecs
 from ..data.augment import degrade_variants
 from ..data.dataset import load_manifest
 from ..data.schema import Sample, from_record
@@ -44,14 +36,10 @@ from ..engines import Engine, is_url
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..tokens.shifts import AUDIO_SHIFTS, IMAGE_SHIFTS, shift_and_pad_image, shift_audio
-from .audio import AudioCodec, load_audio_codec, prepare_audio
-from .files import checkpoint_dir
-from .image import ImageCodec, image_to_tensor, load_image_codec
+from .format import BAKE_VERSION, CODEBOOKS_NAME, MANIFEST_NAME, SETTINGS_NAME, npy_bytes
 
 log = logging.getLogger(__name__)
 
-BAKE_VERSION = 1
-CODEBOOKS_NAME = "codebooks.safetensors"
 REFERENCE_DEGRADED = 5  # degraded copies per training image, besides the clean one (reference: 5)
 
 
@@ -72,12 +60,6 @@ class BakeOptions:
 
 
 @dataclass(frozen=True)
-class Codecs:
-    image: ImageCodec | None
-    audio: AudioCodec | None
-
-
-@dataclass(frozen=True)
 class BakeReport:
     out: Path
     shards: int
@@ -85,29 +67,6 @@ class BakeReport:
     samples: int
     image_encodes: int  # images passed through the encoder in this run (shifts x variants)
     audio_seconds: float  # audio seconds passed through the encoder in this run (all shifts)
-
-
-@dataclass(frozen=True)
-class BakedSample:
-    """One baked record. ``image`` (S, V, h, w, Q), ``audio`` (S, Q, frames), int16, either may be None."""
-
-    id: str
-    split: str
-    meta: dict[str, Any]
-    image: np.ndarray | None = field(default=None, repr=False)
-    audio: np.ndarray | None = field(default=None, repr=False)
-    lmx: tuple[str, ...] | None = None
-    notes_json: bytes | None = field(default=None, repr=False)
-
-
-def load_codecs(folder: str | os.PathLike[str], device: str | torch.device = "cpu") -> Codecs:
-    """The codecs of a folder holding ``image/`` and/or ``audio/`` (checkpoint or training-run folders)."""
-    root = Path(folder)
-    image = load_image_codec(checkpoint_dir(root / "image")) if (root / "image").exists() else None
-    audio = load_audio_codec(checkpoint_dir(root / "audio")) if (root / "audio").exists() else None
-    if image is None and audio is None:
-        raise InputError(root, "no codec here: expected an image/ or audio/ checkpoint folder")
-    return Codecs(image.to(device) if image is not None else None, audio.to(device) if audio is not None else None)
 
 
 def image_shift_list(options: BakeOptions) -> list[tuple[int, int]]:
@@ -153,12 +112,12 @@ def bake_sample(sample: Sample, codecs: Codecs, options: BakeOptions) -> dict[st
     if sample.image is not None and codecs.image is not None:
         variants = 1 + (options.degraded if sample.split == "train" else 0)
         codes = bake_image(codecs.image, sample.image, image_shift_list(options), variants, seed)
-        record["image.npy"] = _npy(codes)
+        record["image.npy"] = npy_bytes(codes)
         meta["image_codes"] = list(codes.shape)
         meta["image_shifts"] = [list(s) for s in image_shift_list(options)]
     if sample.audio is not None and codecs.audio is not None:
         codes = bake_audio(codecs.audio, sample.audio, sample.sample_rate, audio_shift_list(options))
-        record["audio.npy"] = _npy(codes)
+        record["audio.npy"] = npy_bytes(codes)
         meta["audio_codes"] = list(codes.shape)
         meta["audio_shifts"] = audio_shift_list(options)
         meta["audio_sample_rate"] = codecs.audio.config.sample_rate
@@ -320,37 +279,8 @@ def _bake_shard(job: _ShardJob, codecs: Codecs, options: BakeOptions, out: Path)
     return _ShardDone(encodes, audio_s)
 
 
-def iter_baked(folder: str | os.PathLike[str], split: str | None = None) -> Iterator[BakedSample]:
-    """Every baked sample in manifest order, optionally of one split."""
-    import webdataset as wds
-
-    root = Path(folder)
-    rows = [r for r in read_baked_manifest(root) if split is None or r["split"] == split]
-    wanted = {r["id"] for r in rows}
-    for shard in dict.fromkeys(r["shard"] for r in rows):
-        for raw in wds.WebDataset(str(root / shard), shardshuffle=False, empty_check=False):
-            if raw["__key__"] in wanted:
-                yield baked_from_record(raw)
-
-
-def baked_from_record(raw: dict[str, Any]) -> BakedSample:
-    """A ``BakedSample`` from one record's files (``__key__``, ``json``, ``image.npy`` ...), as read from a shard."""
-    meta = json.loads(bytes(raw["json"]))
-    image = np.load(io.BytesIO(bytes(raw["image.npy"]))) if "image.npy" in raw else None
-    audio = np.load(io.BytesIO(bytes(raw["audio.npy"]))) if "audio.npy" in raw else None
-    lmx = tuple(bytes(raw["lmx"]).decode().split()) if "lmx" in raw else None
-    notes = bytes(raw["notes.json"]) if "notes.json" in raw else None
-    return BakedSample(raw["__key__"], meta["sample"]["split"], meta, image, audio, lmx, notes)
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
-
-
 def _dataset_name(root: Path) -> str:
-    if not (root / "manifest.jsonl").is_file():
+    if not (root / "manifest.jsonl").is_file():  # the data engine's manifest
         raise InputError(root, "not a built dataset (no manifest.jsonl); run `scorebridge data build` first")
     return root.resolve().name
 
@@ -371,16 +301,9 @@ def _write_manifest(out: Path, jobs: Sequence[_ShardJob]) -> int:
     rows: list[dict] = []
     for job in jobs:
         rows += json.loads(_done_file(out, job.dataset, job.shard).read_text())
-    with atomic_path(out / "manifest.jsonl") as tmp:
+    with atomic_path(out / MANIFEST_NAME) as tmp:
         tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     return len(rows)
-
-
-def read_baked_manifest(root: Path) -> list[dict[str, Any]]:
-    file = root / "manifest.jsonl"
-    if not file.is_file():
-        raise InputError(root, "not a baked token folder (no manifest.jsonl); run `scorebridge codec bake`")
-    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
 
 
 def _settings(codecs: Codecs, options: BakeOptions, datasets: dict[str, Path]) -> dict[str, Any]:
@@ -403,7 +326,7 @@ def _codec_digest(codecs: Codecs) -> str:
 
 def _check_or_write_settings(out: Path, codecs: Codecs, options: BakeOptions, datasets: dict[str, Path]) -> None:
     settings = _settings(codecs, options, datasets)
-    file = out / "bake.json"
+    file = out / SETTINGS_NAME
     if file.exists():
         old = json.loads(file.read_text())
         if old != settings:

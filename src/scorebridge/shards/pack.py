@@ -1,6 +1,6 @@
 """A dense packing of a baked token folder for the 64 MiB that travel to a lent GPU, and its unpacking there.
 
-A baked folder (``codecs.bake``) holds per sample a tar record of npy arrays and JSON; ``tar -cJf`` of it took
+A baked folder (``shards.bake``) holds per sample a tar record of npy arrays and JSON; ``tar -cJf`` of it took
 ~3.5 KB per sample at the shipped settings (issue 19). Here every field is stored column-wise across samples —
 all metadata together, all LMX together, all image codes together — so that xz sees like beside like, with the
 codes bit-packed at the codebook's width (10 bits for 1,024 codes, instead of int16) and, by default, only the
@@ -9,8 +9,8 @@ a packing with ``clean_only`` trains OMR on clean images only — say so where i
 (5 MB, which only initialise the embeddings of a *new* model) are left out unless asked for: a lease starts
 from trained weights, and the codecs that hold them travel with the repository anyway.
 
-    python -m scorebridge.codecs.pack pack TOKENS gpu/tokens.sbpack [--all-variants]
-    python -m scorebridge.codecs.pack unpack gpu/tokens.sbpack OUT        # a baked folder again (the trainer's)
+    python -m scorebridge.shards.pack pack TOKENS gpu/tokens.sbpack [--all-variants]
+    python -m scorebridge.shards.pack unpack gpu/tokens.sbpack OUT        # a baked folder again (the trainer's)
 
 ``unpack`` writes the same samples (codes, LMX, notes, metadata) into one shard per dataset and a manifest; a
 round trip is tested against the original folder.
@@ -36,7 +36,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..fileio import atomic_dir, atomic_path
-from .bake import CODEBOOKS_NAME, BakedSample, _npy, iter_baked, read_baked_manifest
+from .format import CODEBOOKS_NAME, BakedSample, npy_bytes, read_baked_manifest
+from .reader import iter_baked
 
 log = logging.getLogger(__name__)
 
@@ -202,9 +203,9 @@ def unpack(packed: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
                     sinks[shard] = wds.TarWriter(str(tmp / shard))
                 record = {"__key__": sample.id, "json": json.dumps(sample.meta, sort_keys=True).encode()}
                 if sample.image is not None:
-                    record["image.npy"] = _npy(sample.image)
+                    record["image.npy"] = npy_bytes(sample.image)
                 if sample.audio is not None:
-                    record["audio.npy"] = _npy(sample.audio)
+                    record["audio.npy"] = npy_bytes(sample.audio)
                 if sample.lmx is not None:
                     record["lmx"] = " ".join(sample.lmx).encode()
                 if sample.notes_json is not None:

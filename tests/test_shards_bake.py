@@ -12,11 +12,12 @@ from safetensors.torch import load_file
 
 from _fake_source import FakeSource
 from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, prepare_audio, save_audio_codec
-from scorebridge.codecs.bake import BakeOptions, bake, iter_baked
 from scorebridge.codecs.image import IMAGE_PRESETS, ImageCodec, image_to_tensor, save_image_codec
 from scorebridge.data.build import build
 from scorebridge.data.dataset import iter_samples
 from scorebridge.errors import InputError
+from scorebridge.shards import iter_baked
+from scorebridge.shards.bake import BakeOptions, bake
 from scorebridge.tokens.shifts import AUDIO_CENTRE, IMAGE_CENTRE, shift_and_pad_image
 
 
@@ -58,7 +59,7 @@ def test_bake_gives_every_shift_and_variant(world, baked_all):
 def test_centre_variant_is_the_plain_encoding(world, baked_all):
     ds, codecs = world
     _, out = baked_all
-    from scorebridge.codecs.bake import load_codecs
+    from scorebridge.codecs import load_codecs
 
     c = load_codecs(codecs)
     sample = next(iter_samples(ds, split="test"))

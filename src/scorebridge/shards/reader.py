@@ -1,4 +1,4 @@
-"""Random access to baked token shards: any sample by its manifest row, without reading a shard through.
+"""Reading baked token shards: in order (``iter_baked``) or any sample by its manifest row (``ShardReader``).
 
 A training step draws samples anywhere in the data (the batch of step s is a pure function of the seed and s,
 which makes resuming exact and DDP ranks independent), so shards are indexed once — tar headers only — and
@@ -16,14 +16,14 @@ import json
 import logging
 import os
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scorebridge.codecs.bake import CODEBOOKS_NAME, BakedSample, baked_from_record, read_baked_manifest
 from scorebridge.errors import InputError
-from scorebridge.tokens.features import CODES, FeatureSpec
+
+from .format import CODEBOOKS_NAME, SETTINGS_NAME, BakedSample, baked_from_record, read_baked_manifest
 
 log = logging.getLogger(__name__)
 
@@ -67,44 +67,34 @@ class BakeInfo:
 NO_BAKE = BakeInfo(None, None, "", Path())  # data that is only built datasets (train.raw): no codec vocabulary
 
 
-def read_bake_info(folders: Sequence[str | os.PathLike[str]]) -> BakeInfo:
-    """bake.json of every baked folder (built datasets, read by ``train.raw``, are skipped; NO_BAKE if all are);
-    InputError when a folder is neither or two were baked with other codecs."""
-    from .raw import is_raw_dataset
-
-    if not folders:
-        raise InputError("data", "no baked token folder given")
-    folders = [f for f in folders if not is_raw_dataset(f)]
-    if not folders:
-        return NO_BAKE
-    infos = []
-    for folder in map(Path, folders):
-        file = folder / "bake.json"
-        if not file.is_file():
-            raise InputError(folder, "not a baked token folder (no bake.json); run `scorebridge codec bake`")
-        settings = json.loads(file.read_text())
-        infos.append(BakeInfo(settings.get("image_codec"), settings.get("audio_codec"), settings["codec_digest"],
-                              folder / CODEBOOKS_NAME))
-    for folder, info in zip(folders[1:], infos[1:], strict=True):
-        if info != infos[0]:
-            raise InputError(folder, f"was baked with other codecs than {folders[0]}; one run needs one vocabulary")
-    return infos[0]
+def bake_info_of(folder: str | os.PathLike[str]) -> BakeInfo:
+    """The codec settings of one baked folder (its ``bake.json``); InputError when it is not one."""
+    folder = Path(folder)
+    file = folder / SETTINGS_NAME
+    if not file.is_file():
+        raise InputError(folder, "not a baked token folder (no bake.json); run `scorebridge codec bake`")
+    settings = json.loads(file.read_text())
+    return BakeInfo(settings.get("image_codec"), settings.get("audio_codec"), settings["codec_digest"],
+                    folder / CODEBOOKS_NAME)
 
 
-def read_rows(folders: Sequence[str | os.PathLike[str]], split: str | None = None,
-              inputs: FeatureSpec = CODES) -> list[BakedRow]:
-    """Manifest rows of every baked folder or built dataset (``train.raw``, read with ``inputs``), optionally of
-    one split, in manifest order."""
-    from .raw import is_raw_dataset, raw_rows
+def baked_rows(folder: str | os.PathLike[str], split: str | None = None) -> list[BakedRow]:
+    """The manifest rows of one baked folder, optionally of one split, in manifest order."""
+    return [BakedRow.from_manifest(Path(folder), r) for r in read_baked_manifest(Path(folder))
+            if split is None or r["split"] == split]
 
-    rows = []
-    for folder in map(Path, folders):
-        if is_raw_dataset(folder):
-            rows += raw_rows(folder, inputs, split)
-            continue
-        rows += [BakedRow.from_manifest(folder, r) for r in read_baked_manifest(folder)
-                 if split is None or r["split"] == split]
-    return rows
+
+def iter_baked(folder: str | os.PathLike[str], split: str | None = None) -> Iterator[BakedSample]:
+    """Every baked sample of a folder in manifest order (one pass over each shard), optionally of one split."""
+    import webdataset as wds
+
+    root = Path(folder)
+    rows = [r for r in read_baked_manifest(root) if split is None or r["split"] == split]
+    wanted = {r["id"] for r in rows}
+    for shard in dict.fromkeys(r["shard"] for r in rows):
+        for raw in wds.WebDataset(str(root / shard), shardshuffle=False, empty_check=False):
+            if raw["__key__"] in wanted:
+                yield baked_from_record(raw)
 
 
 def _record_key(name: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""The dense token pack (codecs/pack.py): bit packing, a round trip to a baked folder the trainer reads, errors."""
+"""The dense token pack (shards/pack.py): bit packing, a round trip to a baked folder the trainer reads, errors."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from _baked_fixtures import write_baked
-from scorebridge.codecs.bake import iter_baked
-from scorebridge.codecs.pack import code_bits, main, pack, pack_codes, unpack, unpack_codes
 from scorebridge.errors import InputError
+from scorebridge.shards import iter_baked
+from scorebridge.shards.pack import code_bits, main, pack, pack_codes, unpack, unpack_codes
 
 
 def test_codes_round_trip_at_their_bit_width():
@@ -43,7 +43,8 @@ def test_a_pack_unpacks_to_the_same_samples(tmp_path, clean_only):
     assert (tmp_path / "back" / "bake.json").read_text() == (baked / "bake.json").read_text()
     assert (tmp_path / "back" / "codebooks.safetensors").read_bytes() == (baked / "codebooks.safetensors").read_bytes()
     # the trainer reads the unpacked folder
-    from scorebridge.train.shards import ShardReader, read_rows
+    from scorebridge.shards import ShardReader
+    from scorebridge.train.rows import read_rows
 
     rows = read_rows([tmp_path / "back"], "train")
     assert len(rows) == 5 and rows[0].image_codes == after[rows[0].id].image.shape
@@ -65,6 +66,6 @@ def test_codebooks_are_left_out_unless_asked_for(tmp_path):
     pack(baked, tmp_path / "toy.sbpack")
     unpack(tmp_path / "toy.sbpack", tmp_path / "back")
     assert not (tmp_path / "back" / "codebooks.safetensors").exists()
-    from scorebridge.train.shards import read_bake_info
+    from scorebridge.train.rows import read_bake_info
 
     assert not read_bake_info([tmp_path / "back"]).codebooks.is_file()  # a new model then skips the init
