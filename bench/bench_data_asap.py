@@ -34,7 +34,7 @@ from scorebridge.data.performance import (
     span_notes,
 )
 from scorebridge.data.sources.asap import AsapScore, AsapSource, load_score
-from scorebridge.data.sources.base import PieceRejected, PieceSpec
+from scorebridge.data.contract import PieceRejected, PieceSpec
 from scorebridge.errors import ScorebridgeError
 from scorebridge.midi import read_midi
 

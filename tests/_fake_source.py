@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
 from scorebridge.midi import Note
 
 

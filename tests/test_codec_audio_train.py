@@ -21,7 +21,7 @@ from scorebridge.codecs.audio.discriminators import Discriminator, discriminator
 from scorebridge.codecs.audio.losses import ReconstructionLoss
 from scorebridge.data.build import build
 from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceSpec, sample_id
+from scorebridge.data.contract import BuildConfig, PieceSpec, sample_id
 from scorebridge.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

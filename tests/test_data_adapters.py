@@ -11,7 +11,7 @@ from PIL import Image
 from scorebridge.constants import STAFF_HEIGHT_PX
 from scorebridge.data.adapters import ADAPTERS, GrandStaffSource, OlimpicSource, PrimusSource, adapter_source
 from scorebridge.data.adapters.common import chunked_pieces, cut_notes, estimate_staff_height
-from scorebridge.data.sources.base import BuildConfig
+from scorebridge.data.contract import BuildConfig
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 
@@ -171,7 +171,7 @@ def test_primus_hash_split_and_mei(tmp_path: Path) -> None:
 
 
 def test_items_missing_files_are_skipped_or_rejected(tmp_path: Path) -> None:
-    from scorebridge.data.sources.base import PieceRejected
+    from scorebridge.data.contract import PieceRejected
 
     root = grandstaff_lmx(tmp_path)
     (root / "beethoven/piano-sonatas/sonata01-1/maj2_up_m-0-4.lmx").unlink()

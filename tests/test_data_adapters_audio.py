@@ -12,7 +12,7 @@ from scorebridge.data.adapters import ADAPTERS, AsapMaestroSource, BpsdSource, M
 from scorebridge.data.adapters.asap_maestro import cut_maestro_audio
 from scorebridge.data.adapters.bpsd import group_measures, measure_spans
 from scorebridge.data.schema import ms_to_samples
-from scorebridge.data.sources.base import BuildConfig
+from scorebridge.data.contract import BuildConfig
 from scorebridge.data.splits import load_split_file
 from scorebridge.errors import InputError
 from scorebridge.midi import Note, write_midi

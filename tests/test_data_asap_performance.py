@@ -25,7 +25,7 @@ from scorebridge.data.performance import (
     span_notes,
     window_notes,
 )
-from scorebridge.data.sources.base import PieceRejected
+from scorebridge.data.contract import PieceRejected
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 

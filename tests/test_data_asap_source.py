@@ -10,7 +10,7 @@ import pytest
 
 from scorebridge.data.performance import check_performance_sample, span_notes
 from scorebridge.data.sources.asap import AsapSource, load_score
-from scorebridge.data.sources.base import BuildConfig, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceSpec
 from scorebridge.data.splits import load_split_file
 
 SHORT = "Bach/Prelude/bwv_856/LuoJ01M"  # 16 measures, 58 s

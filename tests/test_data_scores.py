@@ -13,7 +13,7 @@ import pytest
 from scorebridge.constants import IMAGE_PATCH_PX
 from scorebridge.data.checks import check_system_sample, lmx_pitches
 from scorebridge.data.schema import from_record, ms_to_samples, to_record
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.sources.folder import FolderSource
 from scorebridge.data.sources.kern import KernPianoSource
 from scorebridge.data.sources.lieder import REJECT_KEY, LiederSource, lieder_split

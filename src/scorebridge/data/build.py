@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from scorebridge.data.schema import SCHEMA_VERSION, Sample, to_record
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, Source
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, Source
 from scorebridge.engines import Engine, Storage, open_storage
 from scorebridge.errors import ScorebridgeError
 from scorebridge.fileio import process_alive, sweep_stale_work_dirs

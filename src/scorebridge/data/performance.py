@@ -42,7 +42,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import PieceRejected
+from scorebridge.data.contract import PieceRejected
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 

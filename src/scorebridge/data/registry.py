@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scorebridge.data.sources.base import Source
+from scorebridge.data.contract import Source
 from scorebridge.errors import InputError, ScorebridgeError
 
 CORPORA = ("kern-piano", "lieder", "lieder-voice", "asap", "music21")

@@ -36,7 +36,7 @@ class Sample:
     - ``timeline``: 'score' (score time at the score's or a sampled tempo) or 'performance' (a human one).
     """
 
-    id: str  # "<source>/<piece>/<kind>-<index>" (sources.base.sample_id): unique, a valid WebDataset key
+    id: str  # "<source>/<piece>/<kind>-<index>" (contract.sample_id): unique, a valid WebDataset key
     source: str
     piece: str
     split: str

@@ -31,7 +31,7 @@ import numpy as np
 from scorebridge.constants import IMAGE_PATCH_PX
 from scorebridge.data.checks import check_system_sample
 from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.fileio import work_dir
 from scorebridge.midi import Note, read_midi, write_midi

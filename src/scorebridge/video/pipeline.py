@@ -21,7 +21,7 @@ import numpy as np
 
 from scorebridge.constants import AUDIO_SAMPLE_RATE, IMAGE_PATCH_PX
 from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, sample_id
 from scorebridge.data.systems import image_patches, stack_images
 from scorebridge.errors import InputError
 from scorebridge.video.clean import CleanOptions, kept_range, sound_share

@@ -18,7 +18,7 @@ from scorebridge.data.adapters.musicnet import MusicNetSource
 from scorebridge.data.adapters.olimpic import OlimpicSource
 from scorebridge.data.adapters.primus import PrimusSource
 from scorebridge.data.adapters.slakh import SlakhSource
-from scorebridge.data.sources.base import Source
+from scorebridge.data.contract import Source
 from scorebridge.errors import InputError
 
 

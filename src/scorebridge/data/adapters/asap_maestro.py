@@ -17,7 +17,7 @@ import numpy as np
 from scorebridge.data.adapters import common
 from scorebridge.data.adapters.maestro import read_csv_rows
 from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.splits import asap_work_key, hash_split, load_split_file
 from scorebridge.errors import InputError
 from scorebridge.midi import read_midi

@@ -12,7 +12,7 @@ import numpy as np
 
 from scorebridge.constants import STAFF_HEIGHT_PX
 from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, sample_id
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 

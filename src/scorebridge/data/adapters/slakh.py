@@ -11,7 +11,7 @@ from pathlib import Path
 
 from scorebridge.data.adapters import common
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.errors import InputError
 from scorebridge.midi import Note, read_midi
 

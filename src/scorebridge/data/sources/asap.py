@@ -47,7 +47,7 @@ from scorebridge.data.performance import (
     window_notes,
 )
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, sample_id
 from scorebridge.data.splits import load_split_file
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.midi import Note, read_midi

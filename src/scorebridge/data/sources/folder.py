@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceSpec
 from scorebridge.data.splits import hash_split
 from scorebridge.errors import InputError
 from scorebridge.notation.formats import SUPPORTED_SUFFIXES

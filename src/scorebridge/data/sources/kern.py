@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.splits import load_split_file
 from scorebridge.errors import InputError
 

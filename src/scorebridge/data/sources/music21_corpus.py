@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.splits import hash_split
 
 KEYBOARD = (  # corpus-relative paths
