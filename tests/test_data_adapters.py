@@ -10,8 +10,9 @@ from PIL import Image
 
 from scorebridge.constants import STAFF_HEIGHT_PX
 from scorebridge.data.adapters import ADAPTERS, GrandStaffSource, OlimpicSource, PrimusSource, adapter_source
-from scorebridge.data.adapters.common import chunked_pieces, cut_notes, estimate_staff_height
+from scorebridge.data.adapters.common import chunked_pieces, estimate_staff_height
 from scorebridge.data.contract import BuildConfig
+from scorebridge.data.cutting import cut_notes
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 
@@ -206,8 +207,8 @@ def test_adapter_source_parsing(tmp_path: Path) -> None:
 
 def test_cut_notes_and_chunking(tmp_path: Path) -> None:
     notes = [Note(0, 1500, 60), Note(900, 1000, 62), Note(1000, 1200, 64), Note(2500, 2600, 65)]
-    cut, tied = cut_notes(notes, 1000, 2000)
-    assert cut == (Note(0, 500, 60), Note(0, 200, 64)) and tied == 1
+    cut = cut_notes(notes, 1000, 2000)
+    assert cut.notes == (Note(0, 200, 64), Note(0, 500, 60)) and cut.tied_in == (1,)
     specs = chunked_pieces("x", {("g", "train"): [f"i{k}" for k in range(5)]}, tmp_path, 2)
     assert [s.piece for s in specs] == ["g/train-0000", "g/train-0001", "g/train-0002"]
     assert specs[2].extra["items"] == "i4"

@@ -11,8 +11,8 @@ import soundfile as sf
 from scorebridge.data.adapters import ADAPTERS, AsapMaestroSource, BpsdSource, MaestroSource, MusicNetSource
 from scorebridge.data.adapters.asap_maestro import cut_maestro_audio
 from scorebridge.data.adapters.bpsd import group_measures, measure_spans
-from scorebridge.data.schema import ms_to_samples
 from scorebridge.data.contract import BuildConfig
+from scorebridge.data.schema import ms_to_sample_floor
 from scorebridge.data.splits import load_split_file
 from scorebridge.errors import InputError
 from scorebridge.midi import Note, write_midi
@@ -57,7 +57,7 @@ def check_windows(samples, total_ms: int) -> None:
     assert [s.kind for s in samples] == ["window"] * len(samples)
     for s in samples:
         assert s.timeline == "performance" and s.modalities == ("midi", "audio")
-        assert len(s.audio) == ms_to_samples(s.end_ms, SR) - ms_to_samples(s.start_ms, SR)
+        assert len(s.audio) == ms_to_sample_floor(s.end_ms, SR) - ms_to_sample_floor(s.start_ms, SR)
         assert all(0 <= n.onset <= n.offset <= s.duration_ms for n in s.notes)
     assert samples[-1].end_ms <= total_ms
 
@@ -72,7 +72,7 @@ def test_maestro(tmp_path: Path) -> None:
     check_windows(samples, 2500)
     assert [(s.start_ms, s.end_ms) for s in samples] == [(0, 1000), (1000, 2000), (2000, 2500)]
     assert samples[0].notes == (Note(100, 600, 60, 80), Note(800, 1000, 64, 90))
-    assert samples[1].notes == (Note(0, 400, 64, 90),) and samples[1].meta["tied_in"] == 1
+    assert samples[1].notes == (Note(0, 400, 64, 90),) and samples[1].tied_in == (0,)
     assert samples[2].notes == (Note(100, 400, 67, 70),)
     assert abs(float(np.abs(samples[0].audio).max()) - 0.1) < 0.02  # resampled tone, channels averaged
     assert src.build_piece(specs[0], CONFIG)[1].audio.tobytes() == samples[1].audio.tobytes()  # deterministic
@@ -230,7 +230,7 @@ def test_asap_maestro_cuts_like_initialize_dataset(tmp_path: Path) -> None:
     assert abs(burst_ms(samples[0]) - 700) <= 5  # the audio lines up with the performance MIDI
     assert len(samples) == 1  # windows where nothing sounds are skipped
     cut = cut_maestro_audio(tmp_path / "maestro/2006/rec.wav", "1.5", "3.5", SR)
-    assert len(cut) == ms_to_samples(2500, SR)  # [1.5 s, 3.5 s) plus the 0.5 s of padding
+    assert len(cut) == ms_to_sample_floor(2500, SR)  # [1.5 s, 3.5 s) plus the 0.5 s of padding
 
 
 def test_asap_maestro_precut_audio_and_errors(tmp_path: Path) -> None:

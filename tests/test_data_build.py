@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from scorebridge.data.build import build
+from scorebridge.data.contract import BuildConfig
 from scorebridge.data.dataset import dataset_stats, export_sample, get_sample, iter_samples, load_manifest
 from scorebridge.data.schema import from_record, to_record
-from scorebridge.data.contract import BuildConfig
 from scorebridge.errors import ScorebridgeError
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from scorebridge.data.adapters import MaestroSource
 from scorebridge.data.contract import BuildConfig
 from scorebridge.eval.pieces import join_truth_windows
@@ -40,7 +38,6 @@ def maestro_piece(root: Path) -> Path:
     return root
 
 
-@pytest.mark.xfail(strict=True, reason="adapter windows record a count in meta['tied_in']: the join guesses")
 def test_maestro_windows_join_back_to_the_piece(tmp_path: Path) -> None:
     source = MaestroSource(maestro_piece(tmp_path))
     (spec,) = source.pieces()

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scorebridge.data.schema import SCHEMA_VERSION, Sample, to_record
 from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, Source
+from scorebridge.data.schema import SCHEMA_VERSION, Sample, to_record
 from scorebridge.engines import Engine, Storage, open_storage
 from scorebridge.errors import ScorebridgeError
 from scorebridge.fileio import process_alive, sweep_stale_work_dirs
