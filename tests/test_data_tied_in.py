@@ -45,3 +45,18 @@ def test_maestro_windows_join_back_to_the_piece(tmp_path: Path) -> None:
     assert [(w.start_ms, w.end_ms) for w in windows] == [(0, 1000), (1000, 2000), (2000, 2500)]
     joined = join_truth_windows([truth_window(w) for w in windows])
     assert joined == sorted(read_midi(spec.path)) == sorted(NOTES)
+
+
+def test_one_window_builder_for_asap_and_the_adapters() -> None:
+    from scorebridge.data.contract import PieceSpec
+    from scorebridge.data.cutting import window_samples
+
+    spec = PieceSpec("s", "p", "/x", "train")
+    notes = [Note(100, 1500, 60), Note(3100, 3200, 62)]  # nothing sounds in [2000, 3000); the piece ends at 3200
+    adapter = window_samples(spec, notes, None, CONFIG)  # silent windows skipped, any last window kept
+    assert [(w.start_ms, w.end_ms) for w in adapter] == [(0, 1000), (1000, 2000), (3000, 3200)]
+    assert [w.id for w in adapter] == [f"s/p/window-{k:04d}" for k in range(3)]
+    asap = window_samples(spec, notes, None, CONFIG, keep_silent=True, min_last_ms=500)
+    assert [(w.start_ms, w.end_ms) for w in asap] == [(0, 1000), (1000, 2000), (2000, 3000)]
+    assert asap[1].tied_in == (0,) and asap[2].notes == () and asap[2].tied_in == ()
+    assert join_truth_windows([truth_window(w) for w in adapter]) == sorted(notes)

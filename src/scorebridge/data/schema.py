@@ -21,6 +21,7 @@ from scorebridge.midi import Note
 SPLITS = ("train", "valid", "test")
 KINDS = ("system", "window")  # a system sample (score-aligned) or a long (performance MIDI, audio) window
 SCHEMA_VERSION = 2  # 2: ``tied_in`` is a field (note indices); 1 kept it in ``meta`` (see ``_legacy_tied_in``)
+READABLE_SCHEMAS = (1, 2)  # from_record reads these; a build begun under one of them resumes
 
 
 @dataclass(frozen=True)
