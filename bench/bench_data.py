@@ -20,8 +20,8 @@ from pathlib import Path
 import music21  # noqa: F401  (imported once per worker in a build; kept out of the timings)
 import verovio
 
+from scorebridge.data.contract import BuildConfig, PieceRejected
 from scorebridge.data.registry import resolve_source
-from scorebridge.data.sources.base import BuildConfig, PieceRejected
 from scorebridge.errors import ScorebridgeError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,15 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
+from scorebridge.data.contract import PieceRejected, PieceSpec
+from scorebridge.data.cutting import cut_notes
 from scorebridge.data.performance import (
     BOUNDARY_LEAD_MS,
     align_measures,
     check_notes,
     measure_spans,
-    span_notes,
 )
 from scorebridge.data.sources.asap import AsapScore, AsapSource, load_score
-from scorebridge.data.sources.base import PieceRejected, PieceSpec
 from scorebridge.errors import ScorebridgeError
 from scorebridge.midi import read_midi
 
@@ -78,8 +78,8 @@ def run_performance(spec: PieceSpec, score: AsapScore, block: int) -> Result:
             spans = measure_spans(alignment, start, min(start + block, score.measures))
             res.unplayed_blocks += not spans
             for span in spans:
-                perf = span_notes(performance, span.start_ms, span.end_ms)
-                ref = span_notes(score.notes, span.score_start_ms, span.score_end_ms)
+                perf = cut_notes(performance, span.start_ms, span.end_ms, tied=False).notes
+                ref = cut_notes(score.notes, span.score_start_ms, span.score_end_ms, tied=False).notes
                 if not ref and not perf:
                     continue  # silent measures say nothing about the alignment
                 check = check_notes(perf, ref)

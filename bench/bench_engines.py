@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from scorebridge.data.build import build
-from scorebridge.data.sources.base import BuildConfig
+from scorebridge.data.contract import BuildConfig
 from scorebridge.data.sources.folder import FolderSource
 from scorebridge.engines import Engine
 from scorebridge.engines.ray_engine import imap_tasks, ray_session

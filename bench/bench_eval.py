@@ -45,7 +45,7 @@ HELD_OUT_SOUNDFONT = Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3")
 def asap_pieces(asap: Path, limit: int | None, soundfont: Path | None) -> list[tuple[str, list]]:
     """The test pieces' window samples, in time order; with ``soundfont`` each piece's truth notes are rendered
     again in one pass and cut back into the windows (the same spans, so the truth stays aligned)."""
-    from scorebridge.data.schema import ms_to_samples
+    from scorebridge.data.schema import ms_to_sample_floor
 
     pieces = []
     for name, windows in stream_pieces(select_rows("transcription", [asap], "test", limit).rows, []):
@@ -59,7 +59,7 @@ def asap_pieces(asap: Path, limit: int | None, soundfont: Path | None) -> list[t
             audio = audio if audio.ndim == 1 else audio.mean(axis=1)
             redone = []
             for w in windows:
-                start, end = ms_to_samples(w.start_ms, rate), ms_to_samples(w.end_ms, rate)
+                start, end = ms_to_sample_floor(w.start_ms, rate), ms_to_sample_floor(w.end_ms, rate)
                 part = np.zeros(end - start, np.float32)
                 got = audio[start:end]
                 part[:len(got)] = got

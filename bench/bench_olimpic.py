@@ -5,7 +5,8 @@ MuseScore 3 and by Verovio, read page -> systems by ``scorebridge.pages``, besid
 
 Each score's piano part alone is engraved (MuseScore: PNG pages at --dpi, as OLiMPiC did with 3.6.2; Debian has
 3.2.3), the pages are cut into systems by our weight-free page reader, and each detected system gets the LMX of its
-measures from the engraver's measure positions (``eval.olimpic``: MuseScore's .mpos, Verovio's layout). The table
+measures from the engraver's measure positions (``olimpic_systems.py`` beside this file: MuseScore's .mpos,
+Verovio's layout). The table
 says how many systems were detected, labelled and scored, and how many measures no detected system took. Without
 ``--weights`` only the alignment rows run. Writes bench/out/bench_olimpic.md and bench_olimpic.json.
 """
@@ -24,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from olimpic_systems import EngravedSystems, TruthSystem, musescore_systems, score_systems, verovio_systems
 from scorebridge.errors import ScorebridgeError
-from scorebridge.eval.olimpic import EngravedSystems, TruthSystem, musescore_systems, score_systems, verovio_systems
 from scorebridge.notation import load_musicxml, select_part
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
+from scorebridge.data.schema import Sample, ms_to_sample_floor
 from scorebridge.midi import Note
 
 
@@ -32,7 +32,7 @@ class FakeSource:
         out = []
         for k in range(3):
             start, end = 1000 * k, 1000 * k + 1500
-            n = ms_to_samples(end, config.sample_rate) - ms_to_samples(start, config.sample_rate)
+            n = ms_to_sample_floor(end, config.sample_rate) - ms_to_sample_floor(start, config.sample_rate)
             audio = None if (index in self.bad and index == 4) else rng.uniform(-0.5, 0.5, n).astype(np.float32)
             out.append(Sample(
                 id=sample_id(spec, "system", k), source=spec.source, piece=spec.piece, split=spec.split,

@@ -19,8 +19,8 @@ from scorebridge.codecs.audio import AUDIO_PRESETS, AudioTrainConfig, load_audio
 from scorebridge.codecs.audio.discriminators import Discriminator, discriminator_loss, generator_losses
 from scorebridge.codecs.audio.losses import ReconstructionLoss
 from scorebridge.data.build import build
-from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceSpec, sample_id
+from scorebridge.data.contract import BuildConfig, PieceSpec, sample_id
+from scorebridge.data.schema import Sample, ms_to_sample_floor
 from scorebridge.errors import InputError
 from scorebridge.train.codecs import load_train_clips, train_audio_codec
 
@@ -41,7 +41,7 @@ class ToneSource:
         index = int(spec.piece[-1])
         out = []
         for k in range(3):
-            n = ms_to_samples(1000, config.sample_rate)
+            n = ms_to_sample_floor(1000, config.sample_rate)
             t = np.arange(n) / config.sample_rate
             root = 110.0 * 2 ** ((index * 3 + k) / 12)
             audio = sum(np.sin(2 * np.pi * root * r * t) for r in (1.0, 1.25, 1.5)) * 0.2

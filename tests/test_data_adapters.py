@@ -9,9 +9,11 @@ import pytest
 from PIL import Image
 
 from scorebridge.constants import STAFF_HEIGHT_PX
-from scorebridge.data.adapters import ADAPTERS, GrandStaffSource, OlimpicSource, PrimusSource, adapter_source
-from scorebridge.data.adapters.common import chunked_pieces, cut_notes, estimate_staff_height
-from scorebridge.data.sources.base import BuildConfig
+from scorebridge.data.adapters import GrandStaffSource, OlimpicSource, PrimusSource
+from scorebridge.data.adapters.common import chunked_pieces, estimate_staff_height
+from scorebridge.data.contract import BuildConfig
+from scorebridge.data.cutting import cut_notes
+from scorebridge.data.registry import CORPORA, DATASETS, SOURCES, open_source, parse_source
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 
@@ -116,7 +118,7 @@ def test_staff_height_estimate_and_normalization(tmp_path: Path) -> None:
 
 
 def test_grandstaff_lmx_layout(tmp_path: Path) -> None:
-    src = ADAPTERS["grandstaff-lmx"](str(grandstaff_lmx(tmp_path)))
+    src = SOURCES["grandstaff-lmx"].open(str(grandstaff_lmx(tmp_path)))
     specs = src.pieces()
     splits = {(s.piece, s.split) for s in specs}
     assert splits == {("beethoven/piano-sonatas/sonata01-1/train-0000", "train"),
@@ -139,7 +141,7 @@ def test_grandstaff_partitions_with_kern_and_camera(tmp_path: Path) -> None:
     samples = src.build_piece(next(s for s in specs if s.split == "test"), CONFIG)
     assert_system_samples(samples, 1)
     assert "staff:2" in samples[0].lmx  # the two kern spines became one grand-staff part
-    camera = ADAPTERS["camera-grandstaff"](str(root))
+    camera = SOURCES["camera-grandstaff"].open(str(root))
     cam = camera.build_piece(camera.pieces()[0], CONFIG)
     assert cam[0].source == "camera-grandstaff" and cam[0].image is not None
 
@@ -151,7 +153,7 @@ def test_olimpic_synthetic_and_scanned(tmp_path: Path) -> None:
                                                    ("samples/5000001/valid-0000", "valid"),
                                                    ("samples/5000002/test-0000", "test")}
     assert_system_samples(synth.build_piece(specs[0], CONFIG), 2)
-    scanned = ADAPTERS["olimpic-scanned"](str(olimpic(tmp_path / "olimpic-1.0-scanned", scanned=True)))
+    scanned = SOURCES["olimpic-scanned"].open(str(olimpic(tmp_path / "olimpic-1.0-scanned", scanned=True)))
     assert {s.split for s in scanned.pieces()} == {"valid", "test"}
 
 
@@ -164,14 +166,14 @@ def test_primus_hash_split_and_mei(tmp_path: Path) -> None:
     samples = src.build_piece(specs[0], CONFIG)
     assert samples[0].lmx == ("measure", "key:fifths:0", "time", "beats:4", "beat-type:4", "clef:G2", "C4", "quarter",
                               "D4", "quarter", "E4", "half")
-    cam = ADAPTERS["camera-primus"](str(tmp_path))
+    cam = SOURCES["camera-primus"].open(str(tmp_path))
     assert cam.build_piece(cam.pieces()[0], CONFIG)[0].image is not None
     one_package = PrimusSource(tmp_path / "package_aa").pieces()  # the folder of one package works too
     assert sum(len(s.extra["items"].split("\n")) for s in one_package) == 6
 
 
 def test_items_missing_files_are_skipped_or_rejected(tmp_path: Path) -> None:
-    from scorebridge.data.sources.base import PieceRejected
+    from scorebridge.data.contract import PieceRejected
 
     root = grandstaff_lmx(tmp_path)
     (root / "beethoven/piano-sonatas/sonata01-1/maj2_up_m-0-4.lmx").unlink()
@@ -190,24 +192,32 @@ def test_items_missing_files_are_skipped_or_rejected(tmp_path: Path) -> None:
 def test_image_adapters_name_what_is_missing(tmp_path: Path, name: str, expected: str) -> None:
     (tmp_path / "stray.txt").write_text("not a dataset")
     with pytest.raises(InputError, match=expected) as info:
-        ADAPTERS[name](str(tmp_path)).pieces()
+        SOURCES[name].open(str(tmp_path)).pieces()
     assert str(tmp_path) in str(info.value)
     with pytest.raises(InputError, match="does not exist"):
-        ADAPTERS[name](str(tmp_path / "nowhere"))
+        SOURCES[name].open(str(tmp_path / "nowhere"))
 
 
-def test_adapter_source_parsing(tmp_path: Path) -> None:
-    assert adapter_source(f"olimpic-scanned:{olimpic(tmp_path, scanned=True)}").name == "olimpic-scanned"
+def test_one_parser_of_source_values(tmp_path: Path) -> None:
+    assert open_source(f"olimpic-scanned:{olimpic(tmp_path, scanned=True)}").name == "olimpic-scanned"
+    assert parse_source("maestro:/data/m") == ("maestro", Path("/data/m"))
+    assert parse_source("kern-piano") == ("kern-piano", None)
     with pytest.raises(InputError, match="NAME:PATH"):
-        adapter_source("nonsense:/x")
+        open_source("nonsense:/x")
     with pytest.raises(InputError, match="NAME:PATH"):
-        adapter_source(str(tmp_path))
+        open_source("maestro")  # a dataset needs its path
+    with pytest.raises(InputError, match="built-in corpus"):
+        open_source("kern-piano:/x")
+    with pytest.raises(InputError, match="unknown source"):
+        open_source(str(tmp_path / "nowhere"))
+    assert type(open_source(str(tmp_path))).__name__ == "FolderSource"  # a folder of scores
+    assert set(CORPORA) | set(DATASETS) == set(SOURCES)
 
 
 def test_cut_notes_and_chunking(tmp_path: Path) -> None:
     notes = [Note(0, 1500, 60), Note(900, 1000, 62), Note(1000, 1200, 64), Note(2500, 2600, 65)]
-    cut, tied = cut_notes(notes, 1000, 2000)
-    assert cut == (Note(0, 500, 60), Note(0, 200, 64)) and tied == 1
+    cut = cut_notes(notes, 1000, 2000)
+    assert cut.notes == (Note(0, 200, 64), Note(0, 500, 60)) and cut.tied_in == (1,)
     specs = chunked_pieces("x", {("g", "train"): [f"i{k}" for k in range(5)]}, tmp_path, 2)
     assert [s.piece for s in specs] == ["g/train-0000", "g/train-0001", "g/train-0002"]
     assert specs[2].extra["items"] == "i4"

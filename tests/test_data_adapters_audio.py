@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from scorebridge.data.adapters import ADAPTERS, AsapMaestroSource, BpsdSource, MaestroSource, MusicNetSource
+from scorebridge.data.adapters import AsapMaestroSource, BpsdSource, MaestroSource, MusicNetSource
 from scorebridge.data.adapters.asap_maestro import cut_maestro_audio
 from scorebridge.data.adapters.bpsd import group_measures, measure_spans
-from scorebridge.data.schema import ms_to_samples
-from scorebridge.data.sources.base import BuildConfig
+from scorebridge.data.contract import BuildConfig
+from scorebridge.data.registry import SOURCES
+from scorebridge.data.schema import ms_to_sample_floor
 from scorebridge.data.splits import load_split_file
 from scorebridge.errors import InputError
 from scorebridge.midi import Note, write_midi
@@ -57,13 +58,13 @@ def check_windows(samples, total_ms: int) -> None:
     assert [s.kind for s in samples] == ["window"] * len(samples)
     for s in samples:
         assert s.timeline == "performance" and s.modalities == ("midi", "audio")
-        assert len(s.audio) == ms_to_samples(s.end_ms, SR) - ms_to_samples(s.start_ms, SR)
+        assert len(s.audio) == ms_to_sample_floor(s.end_ms, SR) - ms_to_sample_floor(s.start_ms, SR)
         assert all(0 <= n.onset <= n.offset <= s.duration_ms for n in s.notes)
     assert samples[-1].end_ms <= total_ms
 
 
 def test_maestro(tmp_path: Path) -> None:
-    src = ADAPTERS["maestro"](str(maestro(tmp_path)))
+    src = SOURCES["maestro"].open(str(maestro(tmp_path)))
     specs = src.pieces()
     assert [(s.piece, s.split) for s in specs] == [("2004/MIDI-Unprocessed_0", "train"),
                                                    ("2004/MIDI-Unprocessed_1", "valid"),
@@ -72,7 +73,7 @@ def test_maestro(tmp_path: Path) -> None:
     check_windows(samples, 2500)
     assert [(s.start_ms, s.end_ms) for s in samples] == [(0, 1000), (1000, 2000), (2000, 2500)]
     assert samples[0].notes == (Note(100, 600, 60, 80), Note(800, 1000, 64, 90))
-    assert samples[1].notes == (Note(0, 400, 64, 90),) and samples[1].meta["tied_in"] == 1
+    assert samples[1].notes == (Note(0, 400, 64, 90),) and samples[1].tied_in == (0,)
     assert samples[2].notes == (Note(100, 400, 67, 70),)
     assert abs(float(np.abs(samples[0].audio).max()) - 0.1) < 0.02  # resampled tone, channels averaged
     assert src.build_piece(specs[0], CONFIG)[1].audio.tobytes() == samples[1].audio.tobytes()  # deterministic
@@ -124,7 +125,7 @@ def slakh(root: Path) -> Path:
 
 
 def test_slakh(tmp_path: Path) -> None:
-    src = ADAPTERS["slakh"](str(slakh(tmp_path)))
+    src = SOURCES["slakh"].open(str(slakh(tmp_path)))
     specs = src.pieces()
     assert [(s.piece, s.split) for s in specs] == [("Track00001", "train"), ("Track00002", "valid")]
     samples = src.build_piece(specs[0], CONFIG)
@@ -134,7 +135,7 @@ def test_slakh(tmp_path: Path) -> None:
     assert all(n.pitch != 72 for s in samples for n in s.notes)  # not rendered: not in the mix
     assert {n.program for n in first if not n.is_drum} == {33}
     with pytest.raises(InputError, match="train/, validation/ and test/"):
-        ADAPTERS["slakh"](str(tmp_path / "train")).pieces()
+        SOURCES["slakh"].open(str(tmp_path / "train")).pieces()
     (tmp_path / "train/Track00001/metadata.yaml").write_text("UUID: abc\n")
     with pytest.raises(InputError, match="cannot read the stems"):
         src.build_piece(specs[0], CONFIG)
@@ -179,7 +180,7 @@ def test_bpsd_measure_windows_with_lmx(tmp_path: Path) -> None:
 def test_bpsd_without_score_or_audio(tmp_path: Path) -> None:
     root = bpsd(tmp_path, with_score=False)
     (root / "1_Audio/Beethoven_Op002No1-01_XX01.wav").unlink()
-    src = ADAPTERS["bpsd"](str(root))
+    src = SOURCES["bpsd"].open(str(root))
     samples = src.build_piece(src.pieces()[0], CONFIG)
     assert samples[0].modalities == ("midi",)
     with pytest.raises(InputError, match="ann_audio_note"):
@@ -221,7 +222,7 @@ def burst_ms(sample) -> int:
 
 def test_asap_maestro_cuts_like_initialize_dataset(tmp_path: Path) -> None:
     root = asap(tmp_path / "asap", tmp_path / "maestro")
-    src = ADAPTERS["asap-maestro"](Path(f"{root},{tmp_path / 'maestro'}"))  # the CLI passes a Path
+    src = SOURCES["asap-maestro"].open(Path(f"{root},{tmp_path / 'maestro'}"))  # the CLI passes a Path
     specs = src.pieces()
     split = load_split_file("asap")["Bach/Prelude/bwv_846"]  # the repository's work-level split
     assert [(s.piece, s.split) for s in specs] == [("Bach/Prelude/bwv_846/Shi05M", split)]  # Other has no audio
@@ -230,7 +231,7 @@ def test_asap_maestro_cuts_like_initialize_dataset(tmp_path: Path) -> None:
     assert abs(burst_ms(samples[0]) - 700) <= 5  # the audio lines up with the performance MIDI
     assert len(samples) == 1  # windows where nothing sounds are skipped
     cut = cut_maestro_audio(tmp_path / "maestro/2006/rec.wav", "1.5", "3.5", SR)
-    assert len(cut) == ms_to_samples(2500, SR)  # [1.5 s, 3.5 s) plus the 0.5 s of padding
+    assert len(cut) == ms_to_sample_floor(2500, SR)  # [1.5 s, 3.5 s) plus the 0.5 s of padding
 
 
 def test_asap_maestro_precut_audio_and_errors(tmp_path: Path) -> None:

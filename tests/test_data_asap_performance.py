@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import pytest
 
+from scorebridge.data.contract import PieceRejected
+from scorebridge.data.cutting import NoteCut, cut_notes, long_windows
 from scorebridge.data.performance import (
     Beat,
     TimeMap,
@@ -14,7 +16,6 @@ from scorebridge.data.performance import (
     anchor_downbeats,
     beat_time_map,
     check_notes,
-    long_windows,
     measure_lengths,
     measure_spans,
     parse_annotations,
@@ -22,10 +23,7 @@ from scorebridge.data.performance import (
     play_order,
     score_clock,
     score_plays,
-    span_notes,
-    window_notes,
 )
-from scorebridge.data.sources.base import PieceRejected
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 
@@ -185,20 +183,21 @@ def test_align_measures_with_pickup_and_repeat() -> None:
 
 def test_span_notes_keeps_onsets_inside_and_cuts_at_the_end() -> None:
     notes = [Note(0, 1500, 60), Note(1000, 1200, 62), Note(1900, 2600, 64), Note(2000, 2100, 65)]
-    assert span_notes(notes, 1000, 2000) == (Note(0, 200, 62), Note(900, 1000, 64))
+    assert cut_notes(notes, 1000, 2000, tied=False) == NoteCut((Note(0, 200, 62), Note(900, 1000, 64)), ())
 
 
 def test_window_notes_ties_in_sounding_notes() -> None:
     notes = [Note(0, 1500, 60), Note(500, 1000, 61), Note(1000, 1200, 62)]
-    got, tied = window_notes(notes, 1000, 2000)
-    assert got == (Note(0, 500, 60), Note(0, 200, 62))
-    assert tied == (0,)
+    cut = cut_notes(notes, 1000, 2000)
+    assert cut.notes == (Note(0, 200, 62), Note(0, 500, 60))
+    assert cut.tied_in == (1,)
 
 
 def test_long_windows_keep_a_last_partial_window_of_a_second() -> None:
     assert long_windows(25_000, 10_000) == [(0, 10_000), (10_000, 20_000), (20_000, 25_000)]
-    assert long_windows(20_900, 10_000) == [(0, 10_000), (10_000, 20_000)]
-    assert long_windows(500, 10_000) == []
+    assert long_windows(20_900, 10_000, min_last_ms=1000) == [(0, 10_000), (10_000, 20_000)]
+    assert long_windows(500, 10_000, min_last_ms=1000) == []
+    assert long_windows(20_900, 10_000)[-1] == (20_000, 20_900)  # by default any last window is kept
 
 
 def test_check_counts_and_pitch_multisets() -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scorebridge.data.performance import check_performance_sample, span_notes
+from scorebridge.data.contract import BuildConfig, PieceSpec
+from scorebridge.data.cutting import cut_notes
+from scorebridge.data.performance import check_performance_sample
 from scorebridge.data.sources.asap import AsapSource, load_score
-from scorebridge.data.sources.base import BuildConfig, PieceSpec
 from scorebridge.data.splits import load_split_file
 
 SHORT = "Bach/Prelude/bwv_856/LuoJ01M"  # 16 measures, 58 s
@@ -61,7 +62,7 @@ def test_performance_systems_have_all_modalities_aligned(built: list, spec: Piec
         assert len(s.audio) == s.audio_samples_expected and np.abs(s.audio).max() > 0.001
         assert all(0 <= n.onset < s.duration_ms for n in s.notes)
         a, b = s.meta["score_midi_span_ms"]
-        assert check_performance_sample(s, span_notes(midi_score.notes, a, b)).ok
+        assert check_performance_sample(s, cut_notes(midi_score.notes, a, b, tied=False).notes).ok
     # performed spans follow each other in time as the measures do
     starts = [s.start_ms for s in sorted(perf, key=lambda s: s.measure_start)]
     assert starts == sorted(starts)
@@ -74,9 +75,8 @@ def test_windows_cover_the_performance(built: list) -> None:
     for w in windows:
         assert w.modalities == ("midi", "audio") and w.timeline == "performance"
         assert len(w.audio) == w.audio_samples_expected
-        tied = set(w.meta["tied_in"])
-        assert all(w.notes[i].onset == 0 for i in tied)
-    assert sum(len(w.notes) - len(w.meta["tied_in"]) for w in windows) == 824  # every note struck once
+        assert all(w.notes[i].onset == 0 for i in w.tied_in)
+    assert sum(len(w.notes) - len(w.tied_in) for w in windows) == 824  # every note struck once
 
 
 def test_build_is_deterministic_and_second_performers_skip_score_time(source: AsapSource, spec: PieceSpec,

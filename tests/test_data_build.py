@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from scorebridge.data.build import build
+from scorebridge.data.contract import BuildConfig
 from scorebridge.data.dataset import dataset_stats, export_sample, get_sample, iter_samples, load_manifest
 from scorebridge.data.schema import from_record, to_record
-from scorebridge.data.sources.base import BuildConfig
 from scorebridge.errors import ScorebridgeError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -141,3 +141,14 @@ def test_a_build_made_before_a_setting_existed_resumes_when_the_setting_keeps_it
         build(FakeSource(), out, BuildConfig(page_width_range=(650, 850)))
     with pytest.raises(ValueError, match="page_width_range"):
         BuildConfig(page_width_range=(900, 800))
+
+
+def test_a_build_begun_under_schema_1_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    build(FakeSource(), out)
+    stored = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**stored, "schema": 1}))  # before tied_in became a field
+    assert build(FakeSource(), out).resumed == 6
+    (out / "config.json").write_text(json.dumps({**stored, "schema": 99}))
+    with pytest.raises(ScorebridgeError, match="other settings"):
+        build(FakeSource(), out)

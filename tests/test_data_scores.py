@@ -12,14 +12,15 @@ import pytest
 
 from scorebridge.constants import IMAGE_PATCH_PX
 from scorebridge.data.checks import check_system_sample, lmx_pitches
-from scorebridge.data.schema import from_record, ms_to_samples, to_record
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.cutting import cut_audio, cut_notes
+from scorebridge.data.schema import from_record, ms_to_sample_floor, to_record
 from scorebridge.data.sources.folder import FolderSource
 from scorebridge.data.sources.kern import KernPianoSource
 from scorebridge.data.sources.lieder import REJECT_KEY, LiederSource, lieder_split
 from scorebridge.data.sources.music21_corpus import Music21CorpusSource
 from scorebridge.data.splits import OlimpicSplit
-from scorebridge.data.systems import cut_audio, cut_notes, image_patches, stack_images
+from scorebridge.data.system_samples import image_patches, stack_images
 from scorebridge.midi import Note
 from scorebridge.notation import load_musicxml, select_part
 
@@ -55,7 +56,8 @@ def _assert_aligned(samples, spec: PieceSpec) -> None:
         assert (s.source, s.piece, s.split, s.kind, s.timeline) == (spec.source, spec.piece, spec.split, "system",
                                                                     "score")
         assert s.id.endswith(f"system-{i:04d}")
-        assert len(s.audio) == ms_to_samples(s.end_ms, s.sample_rate) - ms_to_samples(s.start_ms, s.sample_rate)
+        assert len(s.audio) == s.audio_samples_expected == (ms_to_sample_floor(s.end_ms, s.sample_rate)
+                                                            - ms_to_sample_floor(s.start_ms, s.sample_rate))
         assert np.abs(s.audio).max() > 1e-3, "audio is silent"
         assert s.notes and all(0 <= n.onset <= n.offset <= s.duration_ms for n in s.notes)
         assert s.image.dtype == np.uint8 and s.image.min() < 128 and s.image.max() == 255
@@ -120,8 +122,9 @@ def test_a_system_over_the_budget_rejects_the_piece(lieder) -> None:
 
 def test_cut_notes_ties_in_and_cuts_at_the_end() -> None:
     notes = [Note(0, 1500, 60), Note(999, 1200, 62), Note(1200, 2500, 64), Note(2001, 2100, 65), Note(500, 900, 67)]
-    cut = cut_notes(notes, 1000, 2000)
-    assert cut == (Note(0, 200, 62), Note(0, 500, 60), Note(200, 1000, 64))  # 999 counts as on the boundary
+    cut = cut_notes(notes, 1000, 2000, snap_ms=2)
+    assert cut.notes == (Note(0, 200, 62), Note(0, 500, 60), Note(200, 1000, 64))  # 999 counts as on the boundary
+    assert cut.tied_in == (1,)  # 60 was struck before; 62 is struck on the boundary
     assert len(cut_audio(np.ones(10, np.float32), 0, 1000, 44_100)) == 44_100  # padded past the rendering
 
 
@@ -211,7 +214,7 @@ def test_folder_source_builds_good_files_and_rejects_broken(tmp_path: Path, exam
 
 
 def test_runs_failing_the_check_are_skipped_and_recorded(kern, lieder, monkeypatch: pytest.MonkeyPatch) -> None:
-    import scorebridge.data.systems as systems
+    import scorebridge.data.system_samples as systems
     from scorebridge.data.checks import CheckResult
 
     source, spec, samples = kern
@@ -230,7 +233,7 @@ def test_runs_failing_the_check_are_skipped_and_recorded(kern, lieder, monkeypat
 
 
 def test_a_run_without_an_lmx_is_skipped_not_the_piece(kern, monkeypatch: pytest.MonkeyPatch) -> None:
-    import scorebridge.data.systems as systems
+    import scorebridge.data.system_samples as systems
     from scorebridge.notation import LinearizationError
 
     source, spec, samples = kern
@@ -252,14 +255,13 @@ def test_a_run_without_an_lmx_is_skipped_not_the_piece(kern, monkeypatch: pytest
 def test_notes_tied_in_across_a_system_break(corpora: Path) -> None:
     source = KernPianoSource(corpora)
     samples = source.build_piece(_spec(source, TIED_PIECE), BuildConfig(seed=4))
-    tied = [s for s in samples if s.meta["tied_in"]]
+    tied = [s for s in samples if s.tied_in]
     assert tied, "this prelude ties chords across system breaks"
     s = tied[0]
-    pitch = s.meta["tied_in"][0]
-    assert any(n.onset == 0 and n.pitch == pitch for n in s.notes)  # it sounds from the start of the sample
+    assert s.notes[s.tied_in[0]].onset == 0  # it sounds from the start of the sample
     assert check_system_sample(s).ok
-    inferred = dataclasses.replace(s, meta={k: v for k, v in s.meta.items() if k != "tied_in"})
+    inferred = dataclasses.replace(s, tied_in=None)
     assert check_system_sample(inferred).ok  # without the builder's list, tie stops at 0 are recognised
-    assert not check_system_sample(dataclasses.replace(s, meta={**s.meta, "tied_in": []})).ok
+    assert not check_system_sample(dataclasses.replace(s, tied_in=())).ok
     # Verovio plays some ties across voices as two strikes: those runs are skipped with the check's reason
     assert all(r["reason"].startswith(("check:", "a repeat")) for r in s.meta["skipped_runs"])

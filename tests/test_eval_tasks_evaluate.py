@@ -18,8 +18,8 @@ from scorebridge.checkpoint import config_to_dict
 from scorebridge.codecs.audio import AUDIO_PRESETS, AudioCodec, save_audio_codec
 from scorebridge.codecs.image import IMAGE_PRESETS, ImageCodec, save_image_codec
 from scorebridge.data.build import build
-from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceSpec, piece_rng, sample_id
+from scorebridge.data.contract import BuildConfig, PieceSpec, piece_rng, sample_id
+from scorebridge.data.schema import Sample, ms_to_sample_floor
 from scorebridge.decoding.search import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.eval.codec_metrics import NoteScore
@@ -55,7 +55,7 @@ class EvalSource:
         index = int(spec.piece[-1])
 
         def audio(ms: int) -> np.ndarray:
-            return rng.uniform(-0.3, 0.3, ms_to_samples(ms, config.sample_rate)).astype(np.float32)
+            return rng.uniform(-0.3, 0.3, ms_to_sample_floor(ms, config.sample_rate)).astype(np.float32)
 
         widths = {0: (100, 120), 1: (400,), 2: (100,)}[index]
         out = [Sample(id=sample_id(spec, "system", k), source=spec.source, piece=spec.piece, split=spec.split,
@@ -76,7 +76,7 @@ class EvalSource:
             out.append(Sample(id=sample_id(spec, "window", k), source=spec.source, piece=spec.piece,
                               split=spec.split, kind="window", start_ms=start, end_ms=start + length,
                               timeline="performance", sample_rate=config.sample_rate, notes=notes,
-                              audio=audio(length), meta={"tied_in": tied}))
+                              audio=audio(length), tied_in=tuple(tied)))
             start += length
         return out
 

@@ -16,7 +16,7 @@ import pytest
 from _fake_source import FakeSource
 from scorebridge.cli import main
 from scorebridge.data.build import build
-from scorebridge.data.sources.base import BuildConfig
+from scorebridge.data.contract import BuildConfig
 from scorebridge.data.sources.kern import KernPianoSource
 from scorebridge.engines import Engine, open_storage
 

@@ -307,8 +307,8 @@ def _run_data(args: argparse.Namespace) -> int:
 
     if args.data_command == "build":
         from scorebridge.data.build import build
+        from scorebridge.data.contract import BuildConfig
         from scorebridge.data.registry import resolve_source
-        from scorebridge.data.sources.base import BuildConfig
 
         try:
             lo, hi = (float(x) for x in args.tempo_range.split(","))

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scorebridge.data.schema import SCHEMA_VERSION, Sample, to_record
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, Source
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, Source
+from scorebridge.data.schema import READABLE_SCHEMAS, SCHEMA_VERSION, Sample, to_record
 from scorebridge.engines import Engine, Storage, open_storage
 from scorebridge.errors import ScorebridgeError
 from scorebridge.fileio import process_alive, sweep_stale_work_dirs
@@ -285,6 +285,8 @@ def _check_or_write_config(store: Storage, source: str, config: BuildConfig) -> 
     wanted = {"source": source, "schema": SCHEMA_VERSION, "config": _jsonable(dataclasses.asdict(config))}
     if store.exists("config.json"):
         have = json.loads(store.read_text("config.json"))
+        if have.get("schema") in READABLE_SCHEMAS:  # each record names its own version: old and new pieces mix
+            have["schema"] = SCHEMA_VERSION
         defaults = _jsonable(dataclasses.asdict(BuildConfig()))  # settings added later: a build made before has them
         have["config"] = {**{k: v for k, v in defaults.items() if k not in wanted["config"] or
                              wanted["config"][k] == v}, **have.get("config", {})}

@@ -3,7 +3,7 @@
 Pitch rule. The LMX is delinearized (alterations restored from key and accidentals) and every pitched note
 counts once unless it ends a tie (``tied:stop``): a tied continuation sounds on without a new onset. On the MIDI
 side every note of the sample counts, except those tied in from the previous system: they sound from 0 (cut at
-the sample start) but were struck before it, and the builder lists their pitches in ``meta['tied_in']``. Their
+the sample start) but were struck before it, and the builder lists them in ``Sample.tied_in``. Their
 LMX notes are the tie stops of the first measure, so the two multisets compare exactly.
 """
 
@@ -109,13 +109,11 @@ def _pitch_reasons(sample: Sample) -> list[str]:
     except Exception as exc:  # the delinearizer fails in assorted ways on malformed sequences
         return [f"LMX does not delinearize ({type(exc).__name__}: {exc})"]
     midi = Counter(n.pitch for n in sample.notes if not n.is_drum)
-    if "tied_in" in sample.meta:
-        tied_in = Counter(int(p) for p in sample.meta["tied_in"])
+    if sample.tied_in is not None:
+        tied_in = Counter(sample.notes[i].pitch for i in sample.tied_in)
     else:  # a sample from elsewhere: take the notes sounding at 0 that the LMX shows as tie stops
         tied_in = Counter(n.pitch for n in sample.notes if n.onset == 0) & stops
     out = []
-    if tied_in - midi:
-        out.append(f"meta tied_in lists pitches that are not among the notes: {_listed(tied_in - midi)}")
     if tied_in - stops:
         out.append(f"notes tied in from before without a tie stop in the LMX: {_listed(tied_in - stops)}")
     midi = midi - tied_in

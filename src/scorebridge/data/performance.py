@@ -21,11 +21,11 @@ The chain from a score measure to performance time:
    performance is rejected). Before the first and after the last beat it extrapolates with the slope of the
    nearest beat interval (an edge beat interval, not a guess from elsewhere) and never goes below 0.
 
-Performance notes of a span (``span_notes``): onsets in [start, end), times relative to start, notes still
-sounding at the end cut at the end. Notes struck before the span are left out entirely (no tied-in notes):
-the system's notation shows what is struck in it, and the audio, cut from the whole performance, still
-carries their sound. Long windows (``window_notes``) do keep tied-in notes (onset 0, listed in meta), since
-their MIDI target is the full sounding state.
+Performance notes of a span are cut by ``data.cutting.cut_notes`` with ``tied=False``: onsets in [start, end),
+times relative to start, notes still sounding at the end cut there, notes struck before the span left out (the
+system's notation shows what is struck in it, and the audio, cut from the whole performance, still carries their
+sound). Long windows keep tied-in notes (``data.cutting.window_samples``), since their MIDI target is the full
+sounding state.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ import warnings
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from scorebridge.data.contract import PieceRejected
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import PieceRejected
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 
@@ -381,7 +381,7 @@ def align_measures(part: ET.Element, clock: ScoreClock, score_beats: Sequence[Be
 
 
 @dataclass(frozen=True)
-class Span:
+class PlayedRange:
     """A run of plays that covers measures [measure_start, measure_end) once, in order."""
 
     start_ms: int  # performance time
@@ -391,7 +391,7 @@ class Span:
     first_play: int  # index into MeasureAlignment.plays
 
 
-def measure_spans(alignment: MeasureAlignment, measure_start: int, measure_end: int) -> list[Span]:
+def measure_spans(alignment: MeasureAlignment, measure_start: int, measure_end: int) -> list[PlayedRange]:
     """Every time measures [measure_start, measure_end) are played as a consecutive run (repeats give several).
 
     A range whose measures are never played in a row (a repeat sign or an ending inside it) gives none.
@@ -402,44 +402,8 @@ def measure_spans(alignment: MeasureAlignment, measure_start: int, measure_end: 
     for i in range(len(plays) - len(wanted) + 1):
         if [p.measure for p in plays[i:i + len(wanted)]] == wanted:
             first, last = plays[i], plays[i + len(wanted) - 1]
-            out.append(Span(first.start_ms, max(last.end_ms, first.start_ms + 1), first.score_start_ms,
+            out.append(PlayedRange(first.start_ms, max(last.end_ms, first.start_ms + 1), first.score_start_ms,
                             last.score_end_ms, i))
-    return out
-
-
-# -- notes ------------------------------------------------------------------------------------------------
-
-def span_notes(notes: Sequence[Note], start_ms: int, end_ms: int) -> tuple[Note, ...]:
-    """Notes struck in [start_ms, end_ms), relative to start_ms, cut at the end; earlier notes left out.
-
-    ``notes`` must be sorted by onset (as ``read_midi`` returns them): the span is found by bisection.
-    """
-    lo = bisect.bisect_left(notes, start_ms, key=_onset)
-    hi = bisect.bisect_left(notes, end_ms, lo=lo, key=_onset)
-    out = [replace(n, onset=n.onset - start_ms, offset=min(n.offset, end_ms) - start_ms) for n in notes[lo:hi]]
-    return tuple(sorted(out))
-
-
-def _onset(note: Note) -> int:
-    return note.onset
-
-
-def window_notes(notes: Sequence[Note], start_ms: int, end_ms: int) -> tuple[tuple[Note, ...], tuple[int, ...]]:
-    """Notes sounding in [start_ms, end_ms), relative and cut to it, and the indices of those tied in
-    (struck before start_ms, so their onset is 0 in the window)."""
-    tied = [replace(n, onset=0, offset=min(n.offset, end_ms) - start_ms)
-            for n in notes if n.onset < start_ms < n.offset]
-    struck = list(span_notes(notes, start_ms, end_ms))
-    return tuple(tied + struck), tuple(range(len(tied)))
-
-
-def long_windows(duration_ms: int, window_ms: int, min_last_ms: int = 1000) -> list[tuple[int, int]]:
-    """Consecutive [start, end) windows over [0, duration_ms); a last partial window is kept if >= min_last_ms."""
-    out = []
-    for start in range(0, duration_ms, window_ms):
-        end = min(start + window_ms, duration_ms)
-        if end - start == window_ms or end - start >= min_last_ms:
-            out.append((start, end))
     return out
 
 
@@ -485,7 +449,7 @@ def check_notes(performance: Sequence[Note], score: Sequence[Note]) -> Performan
 
 def check_performance_sample(sample: Sample, score_notes: Sequence[Note]) -> PerformanceCheck:
     """The alignment check of a performance sample against the score notes of the same measures (struck in
-    them, as ``span_notes`` cuts both): count within ±5% and pitch-multiset F1 >= 0.9."""
+    them, both cut by ``cut_notes(..., tied=False)``): count within ±5% and pitch-multiset F1 >= 0.9."""
     if sample.notes is None:
         raise ValueError(f"{sample.id}: no MIDI to check")
     return check_notes(sample.notes, score_notes)

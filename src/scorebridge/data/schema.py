@@ -20,7 +20,8 @@ from scorebridge.midi import Note
 
 SPLITS = ("train", "valid", "test")
 KINDS = ("system", "window")  # a system sample (score-aligned) or a long (performance MIDI, audio) window
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ``tied_in`` is a field (note indices); 1 kept it in ``meta`` (see ``_legacy_tied_in``)
+READABLE_SCHEMAS = (1, 2)  # from_record reads these; a build begun under one of them resumes
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,13 @@ class Sample:
     - ``lmx``: LMX tokens of exactly the measures and staves in the image.
     - ``notes``: notes sounding in [start_ms, end_ms) of the source timeline, times relative to start_ms
       (a note tied in from before starts at 0; one still sounding at the end is cut at end_ms - start_ms).
+    - ``tied_in``: indices into ``notes`` of the notes tied in from before the sample (struck earlier, still
+      sounding at start_ms, so onset 0 here); None when the data did not record them (``data.cutting``).
     - ``audio``: float32 mono at ``sample_rate``, exactly the samples of [start_ms, end_ms).
     - ``timeline``: 'score' (score time at the score's or a sampled tempo) or 'performance' (a human one).
     """
 
-    id: str  # "<source>/<piece>/<kind>-<index>" (sources.base.sample_id): unique, a valid WebDataset key
+    id: str  # "<source>/<piece>/<kind>-<index>" (contract.sample_id): unique, a valid WebDataset key
     source: str
     piece: str
     split: str
@@ -51,6 +54,7 @@ class Sample:
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     lmx: tuple[str, ...] | None = None
     notes: tuple[Note, ...] | None = None
+    tied_in: tuple[int, ...] | None = None
     audio: np.ndarray | None = field(default=None, repr=False, compare=False)
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -81,6 +85,11 @@ class Sample:
             bad = [n for n in self.notes if n.offset > span]
             if bad:
                 raise ValueError(f"{self.id}: {len(bad)} notes end after the sample ({bad[0]})")
+        if self.tied_in is not None:
+            notes = self.notes or ()
+            if any(not 0 <= i < len(notes) or notes[i].onset != 0 for i in self.tied_in) or \
+                    list(self.tied_in) != sorted(set(self.tied_in)):
+                raise ValueError(f"{self.id}: tied_in {list(self.tied_in)} must be sorted indices of notes at onset 0")
 
     @property
     def timed(self) -> bool:
@@ -94,7 +103,7 @@ class Sample:
     def audio_samples_expected(self) -> int:
         if self.start_ms is None or self.end_ms is None:
             return 0
-        return ms_to_samples(self.end_ms, self.sample_rate) - ms_to_samples(self.start_ms, self.sample_rate)
+        return ms_to_sample_floor(self.end_ms, self.sample_rate) - ms_to_sample_floor(self.start_ms, self.sample_rate)
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -116,8 +125,9 @@ class Sample:
         }
 
 
-def ms_to_samples(ms: int, sample_rate: int) -> int:
-    """Sample index of a millisecond time (floor), exact in integers: 44,100 / 1000 is not an integer."""
+def ms_to_sample_floor(ms: int, sample_rate: int) -> int:
+    """Sample index of a millisecond time, rounded down, exact in integers: 44,100 / 1000 is not an integer.
+    (``inference.windows.ms_to_samples`` instead raises where the time is not a whole number of samples.)"""
     return ms * sample_rate // 1000
 
 
@@ -127,7 +137,8 @@ def to_record(sample: Sample, audio_subtype: str = "PCM_24") -> dict[str, Any]:
     import soundfile as sf
     from PIL import Image
 
-    meta = {**sample.row(), "schema": SCHEMA_VERSION, "meta": dict(sample.meta)}
+    meta = {**sample.row(), "schema": SCHEMA_VERSION, "meta": dict(sample.meta),
+            "tied_in": None if sample.tied_in is None else list(sample.tied_in)}
     record: dict[str, Any] = {"__key__": sample.id, "json": json.dumps(meta, sort_keys=True).encode()}
     if sample.image is not None:
         buf = io.BytesIO()
@@ -146,7 +157,7 @@ def to_record(sample: Sample, audio_subtype: str = "PCM_24") -> dict[str, Any]:
 
 
 def from_record(record: Mapping[str, Any]) -> Sample:
-    """Inverse of ``to_record`` (accepts the dicts that ``webdataset.WebDataset`` yields)."""
+    """Inverse of ``to_record`` (accepts the dicts that ``webdataset.WebDataset`` yields); reads schema 1 too."""
     import soundfile as sf
     from PIL import Image
 
@@ -161,12 +172,41 @@ def from_record(record: Mapping[str, Any]) -> Sample:
     audio = None
     if "flac" in record:
         audio, _ = sf.read(io.BytesIO(_bytes(record["flac"])), dtype="float32")
+    extra = dict(meta["meta"])
+    if "tied_in" in meta:
+        tied = None if meta["tied_in"] is None else tuple(meta["tied_in"])
+    else:
+        tied = _legacy_tied_in(meta["kind"], notes, extra.pop("tied_in", None))
     return Sample(
         id=meta["id"], source=meta["source"], piece=meta["piece"], split=meta["split"], kind=meta["kind"],
         start_ms=meta["start_ms"], end_ms=meta["end_ms"], timeline=meta["timeline"],
         measure_start=meta["measure_start"], measure_end=meta["measure_end"], soundfont=meta["soundfont"],
-        sample_rate=meta["sample_rate"], image=image, lmx=lmx, notes=notes, audio=audio, meta=meta["meta"],
+        sample_rate=meta["sample_rate"], image=image, lmx=lmx, notes=notes, tied_in=tied, audio=audio, meta=extra,
     )
+
+
+def _legacy_tied_in(kind: str, notes: tuple[Note, ...] | None, value: Any) -> tuple[int, ...] | None:
+    """Schema 1 kept ``meta['tied_in']`` in three forms: the pitches tied in (score systems), their indices (ASAP
+    windows), or their count (dataset adapters). Indices are recovered where the form allows it, else None (not
+    recorded: a join then infers ties, as before)."""
+    if value is None or notes is None:
+        return None
+    at_zero = [i for i, n in enumerate(notes) if n.onset == 0]
+    if isinstance(value, int):  # a count: exact when it is none or all of the notes at 0
+        return () if value == 0 else tuple(at_zero) if value == len(at_zero) else None
+    if not isinstance(value, list):
+        return None
+    if kind == "window":
+        indices = sorted({int(i) for i in value})
+        return tuple(indices) if all(i in at_zero for i in indices) and len(indices) == len(value) else None
+    free, out = list(at_zero), []  # pitches: each takes a note at 0 of that pitch
+    for pitch in value:
+        match = next((i for i in free if notes[i].pitch == int(pitch)), None)
+        if match is None:
+            return None
+        free.remove(match)
+        out.append(match)
+    return tuple(sorted(out))
 
 
 def _note_row(n: Note) -> list[Any]:

@@ -1,8 +1,10 @@
 """Where the data engine runs and where it writes: the local process pool or a Ray cluster, and one storage layer.
 
 ``Engine`` names the engine of a run (``data build``, ``codec bake``, ``video build``). The local pool lives
-beside each command, as it always did; ``engines.ray`` runs the same pure per-piece / per-shard functions as Ray
-tasks (or, for baking, on Ray actors that load the codecs once). Ray is an optional extra (``[cluster]``).
+beside each command, as it always did; ``engines.ray_engine`` runs the same pure per-piece / per-shard functions
+as Ray tasks (or, for baking, on Ray actors that load the codecs once). Ray is an optional extra (``[cluster]``).
+``engines.options`` adds ``--engine``/``--address`` to a command line; ``engines.storage`` writes to a folder or an
+fsspec URL. Import the names below from ``scorebridge.engines``; the Ray module only where Ray is wanted.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ into consecutive 10 s windows, each transcribed alone, notes shifted by the wind
 Both sides are joined with the ties the windows carry, so that a note sounding across a boundary is one note:
 
 - the truth: built windows list the notes sounding in them, times relative to the window start, a note still
-  sounding at the end cut there and one tied in from before starting at 0 (its index in ``meta['tied_in']``);
+  sounding at the end cut there and one tied in from before starting at 0 (its index in ``Sample.tied_in``);
   ``join_truth_windows`` glues each tied-in note to the note of the same key cut at that boundary;
 - the prediction: each window's MIDI tokens are decoded at the window's start tick (their tie sections name
   the notes carried over) and joined by the tokenizer's own ``stitch``.

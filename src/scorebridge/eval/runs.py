@@ -230,9 +230,8 @@ class TranscriptionScores:
 
 
 def truth_window(s: Sample) -> TruthWindow:
-    tied = s.meta.get("tied_in")
-    return TruthWindow(int(s.start_ms or 0), int(s.end_ms or 0), tuple(s.notes or ()),
-                       tuple(int(i) for i in tied) if isinstance(tied, list) else None)
+    """The truth of one window for joining a piece; its tied-in notes as the sample records them."""
+    return TruthWindow(int(s.start_ms or 0), int(s.end_ms or 0), tuple(s.notes or ()), s.tied_in)
 
 
 def transcribe_piece(model: Any, windows: Sequence[Sample], options: DecodingOptions,

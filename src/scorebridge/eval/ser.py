@@ -12,13 +12,6 @@ def edit_distance(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
     return int(editdistance.eval(list(reference), list(hypothesis)))
 
 
-def symbol_error_rate(reference: Sequence[str], hypothesis: Sequence[str]) -> float:
-    """Edit distance / reference length; an empty reference gives 0 for an empty hypothesis, else 1 per token."""
-    if not reference:
-        return float(len(hypothesis))
-    return edit_distance(reference, hypothesis) / len(reference)
-
-
 def corpus_ser(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> float:
     """Total edit distance over total reference length of (reference, hypothesis) pairs (not a mean of rates,
     so long systems weigh by their length)."""

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from scorebridge.constants import AUDIO_SAMPLE_RATE, IMAGE_PATCH_PX
-from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, sample_id
-from scorebridge.data.systems import image_patches, stack_images
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.schema import Sample, ms_to_sample_floor
+from scorebridge.data.system_samples import image_patches, stack_images
 from scorebridge.errors import InputError
 from scorebridge.video.clean import CleanOptions, kept_range, sound_share
 from scorebridge.video.detect import FoundSystem, StaffLineDetector, SystemDetector
@@ -117,7 +117,7 @@ def _pages(found: list[tuple[Slide, tuple[FoundSystem, ...]]], wav: str | os.Pat
            options: VideoOptions, sample_rate: int) -> list[VideoPage]:
     fps = options.segment.fps
     spans = [audio_span(s, i == len(found) - 1, options.segment, audio_ms) for i, (s, _) in enumerate(found)]
-    shares = [sound_share(read_audio_span(wav, ms_to_samples(a, sample_rate), ms_to_samples(b, sample_rate)),
+    shares = [sound_share(read_audio_span(wav, ms_to_sample_floor(a, sample_rate), ms_to_sample_floor(b, sample_rate)),
                           sample_rate, options.clean) if b > a else 0.0 for a, b in spans]
     first, end = kept_range(shares, options.clean)
     pages = []
@@ -185,8 +185,8 @@ def video_samples(spec: PieceSpec, config: BuildConfig, options: VideoOptions = 
             raise PieceRejected(f"no page left after cleaning and filters ({'; '.join(reasons)})")
         max_patches = min(config.max_image_patches, options.max_image_pixels // IMAGE_PATCH_PX ** 2)
         meta = {**(extra or {}), "detector": detector.name, "dropped": _dropped(analysis)}
-        return [page_sample(spec, p, read_audio_span(wav, ms_to_samples(p.start_ms, config.sample_rate),
-                                                     ms_to_samples(p.end_ms, config.sample_rate)),
+        return [page_sample(spec, p, read_audio_span(wav, ms_to_sample_floor(p.start_ms, config.sample_rate),
+                                                     ms_to_sample_floor(p.end_ms, config.sample_rate)),
                             config.sample_rate, max_patches, meta) for p in analysis.kept]
 
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scorebridge.data.build import BuildReport, build
+from scorebridge.data.contract import BuildConfig, PieceSpec
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceSpec
 from scorebridge.engines import Engine, is_url
 from scorebridge.errors import InputError
 from scorebridge.video.detect import SystemDetector

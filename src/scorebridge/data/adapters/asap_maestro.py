@@ -16,8 +16,9 @@ import numpy as np
 
 from scorebridge.data.adapters import common
 from scorebridge.data.adapters.maestro import read_csv_rows
-from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.cutting import window_samples
+from scorebridge.data.schema import Sample, ms_to_sample_floor
 from scorebridge.data.splits import asap_work_key, hash_split, load_split_file
 from scorebridge.errors import InputError
 from scorebridge.midi import read_midi
@@ -68,11 +69,11 @@ class AsapMaestroSource:
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
         notes = read_midi(spec.path, sustain_pedal=config.sustain_pedal)
         if "audio" in spec.extra:
-            audio = common.read_audio(Path(spec.extra["audio"]), config.sample_rate)
+            audio = common.read_recording(Path(spec.extra["audio"]), config.sample_rate)
         else:
             audio = cut_maestro_audio(Path(spec.extra["maestro_audio"]), spec.extra["start"], spec.extra["end"],
                                       config.sample_rate)
-        samples = common.performance_windows(spec, notes, audio, config, {"sustain_pedal": config.sustain_pedal})
+        samples = window_samples(spec, notes, audio, config, meta={"sustain_pedal": config.sustain_pedal})
         if not samples:
             raise PieceRejected("no notes in any window")
         return samples
@@ -82,9 +83,9 @@ def cut_maestro_audio(path: Path, start: str, end: str, sample_rate: int) -> np.
     """The MAESTRO recording cut as ``initialize_dataset.py`` cuts it: [start, end), 0.5 s of silence first."""
     if not path.is_file():
         raise InputError(path, "MAESTRO recording not found (is the MAESTRO folder the one ASAP refers to?)")
-    audio = common.read_audio(path, sample_rate)
-    start_ms = common.seconds_to_ms(start) if start else 0
+    audio = common.read_recording(path, sample_rate)
+    start_ms = common.parse_seconds_ms(start) if start else 0
     if end:
-        audio = audio[: ms_to_samples(common.seconds_to_ms(end), sample_rate)]
+        audio = audio[: ms_to_sample_floor(common.parse_seconds_ms(end), sample_rate)]
     offset = start_ms - ASAP_PAD_MS if start_ms > 0 else 0
-    return common.shift_audio(audio, offset, sample_rate)
+    return common.advance_audio(audio, offset, sample_rate)

@@ -18,8 +18,9 @@ import logging
 from pathlib import Path
 
 from scorebridge.data.adapters import common
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.cutting import cut_audio, cut_notes, window_samples
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, sample_id
 from scorebridge.errors import InputError
 from scorebridge.midi import Note
 
@@ -58,15 +59,15 @@ class BpsdSource:
         return specs
 
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
-        notes = [Note(common.seconds_to_ms(r["start"]), common.seconds_to_ms(r["end"]), int(float(r["pitch"])),
+        notes = [Note(common.parse_seconds_ms(r["start"]), common.parse_seconds_ms(r["end"]), int(float(r["pitch"])),
                       VELOCITY) for r in read_rows(Path(spec.path), ("start", "end", "pitch"))]
         notes.sort(key=lambda n: (n.onset, n.pitch))
         audio_path = Path(spec.extra["audio"])
-        audio = common.read_audio(audio_path, config.sample_rate) if audio_path.is_file() else None
+        audio = common.read_recording(audio_path, config.sample_rate) if audio_path.is_file() else None
         measures_path = Path(spec.extra["measures"])
         if not measures_path.is_file():
-            return common.performance_windows(spec, notes, audio, config, {"measures": False})
-        starts = [common.seconds_to_ms(r["start"]) for r in read_rows(measures_path, ("start",))]
+            return window_samples(spec, notes, audio, config, meta={"measures": False})
+        starts = [common.parse_seconds_ms(r["start"]) for r in read_rows(measures_path, ("start",))]
         end = max([n.offset for n in notes] + [len(audio) * 1000 // config.sample_rate if audio is not None else 0])
         part = _score_part(Path(spec.extra["score"]))
         spans = measure_spans(starts, end, None if part is None else len(part.findall("measure")))
@@ -77,7 +78,7 @@ class BpsdSource:
         samples = []
         for a, b in group_measures(spans, config.window_ms):
             start_ms, end_ms = spans[a][0], spans[b - 1][1]
-            cut, tied = common.cut_notes(notes, start_ms, end_ms)
+            cut = cut_notes(notes, start_ms, end_ms)
             lmx = None
             if part is not None:
                 from scorebridge.notation.slicing import lmx_for_measures
@@ -86,9 +87,8 @@ class BpsdSource:
             samples.append(Sample(
                 id=sample_id(spec, "window", len(samples)), source=spec.source, piece=spec.piece, split=spec.split,
                 kind="window", start_ms=start_ms, end_ms=end_ms, timeline="performance", measure_start=a,
-                measure_end=b, sample_rate=config.sample_rate, lmx=lmx, notes=cut,
-                audio=None if audio is None else common.audio_span(audio, start_ms, end_ms, config.sample_rate),
-                meta={"tied_in": tied},
+                measure_end=b, sample_rate=config.sample_rate, lmx=lmx, notes=cut.notes, tied_in=cut.tied_in,
+                audio=None if audio is None else cut_audio(audio, start_ms, end_ms, config.sample_rate),
             ))
         if not samples:
             raise PieceRejected("no measures to cut")

@@ -1,20 +1,22 @@
-"""Helpers shared by the dataset adapters: layout checks with clear errors, images, audio, note windows."""
+"""Helpers shared by the dataset adapters: layout checks with clear errors, images, recordings.
+
+Notes and audio are cut to windows by ``data.cutting``, as every source cuts them."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from scorebridge.constants import STAFF_HEIGHT_PX
-from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.schema import Sample, ms_to_sample_floor
 from scorebridge.errors import InputError
-from scorebridge.midi import Note
+from scorebridge.midi.notes import seconds_to_ms
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +138,11 @@ def normalized_system(img: np.ndarray, config: BuildConfig, staff_height_px: flo
 
 # --- audio ---
 
-def read_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 audio at ``sample_rate`` (channels averaged; resampled with soxr when needed)."""
+def read_recording(path: Path, sample_rate: int) -> np.ndarray:
+    """A dataset recording as mono float32 at ``sample_rate`` (channels averaged; resampled with soxr when needed).
+
+    Not ``codecs.files.read_audio``: that one guards user input with the translate limits, and a dataset's
+    recordings (a 40-minute MAESTRO performance) go past them by design."""
     import soundfile as sf
 
     try:
@@ -152,70 +157,13 @@ def read_audio(path: Path, sample_rate: int) -> np.ndarray:
     return mono
 
 
-def audio_span(audio: np.ndarray, start_ms: int, end_ms: int, sample_rate: int) -> np.ndarray:
-    """Exactly the samples of [start_ms, end_ms), padded with silence past the end of the recording."""
-    a, b = ms_to_samples(start_ms, sample_rate), ms_to_samples(end_ms, sample_rate)
-    out = np.zeros(b - a, np.float32)
-    piece = audio[a:b]
-    out[: len(piece)] = piece
-    return out
-
-
-def shift_audio(audio: np.ndarray, offset_ms: int, sample_rate: int) -> np.ndarray:
-    """Audio whose time 0 is ``offset_ms`` of the input (negative offsets prepend silence)."""
-    n = ms_to_samples(abs(offset_ms), sample_rate)
+def advance_audio(audio: np.ndarray, offset_ms: int, sample_rate: int) -> np.ndarray:
+    """Audio whose time 0 is ``offset_ms`` of the input: the start is dropped (a negative offset prepends silence).
+    Not ``tokens.shifts.shift_audio``, which delays."""
+    n = ms_to_sample_floor(abs(offset_ms), sample_rate)
     if offset_ms >= 0:
         return audio[n:]
     return np.concatenate((np.zeros(n, np.float32), audio))
-
-
-# --- notes ---
-
-def cut_notes(notes: Iterable[Note], start_ms: int, end_ms: int) -> tuple[tuple[Note, ...], int]:
-    """Notes sounding in [start_ms, end_ms), relative to start_ms and clipped to it; and how many were tied in.
-
-    A note that began before the window starts at 0 (tied in); one still sounding at the end is cut there.
-    """
-    span = end_ms - start_ms
-    out: list[Note] = []
-    tied = 0
-    for n in notes:
-        if n.onset >= end_ms or (n.offset <= start_ms and n.onset < start_ms):
-            continue
-        onset = n.onset - start_ms
-        if onset < 0:
-            tied += 1
-            onset = 0
-        offset = min(n.offset - start_ms, span)
-        out.append(Note(onset, max(offset, onset), n.pitch, n.velocity, n.program, n.is_drum))
-    out.sort(key=lambda n: (n.onset, n.pitch, n.program))
-    return tuple(out), tied
-
-
-def performance_windows(spec: PieceSpec, notes: Sequence[Note], audio: np.ndarray | None, config: BuildConfig,
-                        meta: Mapping[str, Any] | None = None) -> list[Sample]:
-    """Consecutive ``config.window_ms`` windows over a performance, each with its notes (and audio).
-
-    Windows where nothing sounds are skipped: they teach nothing and make up long silent tails.
-    """
-    total = max([n.offset for n in notes], default=0)
-    if audio is not None:
-        total = max(total, len(audio) * 1000 // config.sample_rate)
-    samples: list[Sample] = []
-    for start in range(0, total, config.window_ms):
-        end = min(start + config.window_ms, total)
-        if end <= start:
-            break
-        cut, tied = cut_notes(notes, start, end)
-        if not cut:
-            continue
-        samples.append(Sample(
-            id=sample_id(spec, "window", len(samples)), source=spec.source, piece=spec.piece, split=spec.split,
-            kind="window", start_ms=start, end_ms=end, timeline="performance", sample_rate=config.sample_rate,
-            notes=cut, audio=None if audio is None else audio_span(audio, start, end, config.sample_rate),
-            meta={**(meta or {}), "tied_in": tied},
-        ))
-    return samples
 
 
 def untimed_system(spec: PieceSpec, index: int, image: np.ndarray, lmx: Sequence[str],
@@ -227,5 +175,6 @@ def untimed_system(spec: PieceSpec, index: int, image: np.ndarray, lmx: Sequence
     )
 
 
-def seconds_to_ms(value: float | str) -> int:
-    return int(round(float(value) * 1000))
+def parse_seconds_ms(text: str) -> int:
+    """A time in seconds as a metadata file spells it ('12.5') -> integer milliseconds; ValueError if not a number."""
+    return seconds_to_ms(float(text))

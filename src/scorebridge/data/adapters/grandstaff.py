@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scorebridge.data.adapters import common
-from scorebridge.data.adapters.systems import ImageLmxSource, strip_suffix
+from scorebridge.data.adapters.image_lmx import ImageLmxSource, strip_suffix
 from scorebridge.errors import InputError
 
 LMX_LISTS = {"train": "samples.train.txt", "valid": "samples.dev.txt", "test": "samples.test.txt"}

@@ -11,8 +11,9 @@ import csv
 from pathlib import Path
 
 from scorebridge.data.adapters import common
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.cutting import window_samples
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.errors import InputError
 from scorebridge.midi import read_midi
 
@@ -44,8 +45,8 @@ class MaestroSource:
 
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
         notes = read_midi(spec.path, sustain_pedal=config.sustain_pedal)
-        audio = common.read_audio(Path(spec.extra["audio"]), config.sample_rate)
-        samples = common.performance_windows(spec, notes, audio, config, {"sustain_pedal": config.sustain_pedal})
+        audio = common.read_recording(Path(spec.extra["audio"]), config.sample_rate)
+        samples = window_samples(spec, notes, audio, config, meta={"sustain_pedal": config.sustain_pedal})
         if not samples:
             raise PieceRejected("no notes in any window")
         return samples

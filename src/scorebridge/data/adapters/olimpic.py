@@ -8,7 +8,7 @@ only), ``samples.dev.txt`` and ``samples.test.txt`` at the root, one sample stem
 from __future__ import annotations
 
 from scorebridge.data.adapters import common
-from scorebridge.data.adapters.systems import ImageLmxSource, strip_suffix
+from scorebridge.data.adapters.image_lmx import ImageLmxSource, strip_suffix
 from scorebridge.errors import InputError
 
 LISTS = {"train": "samples.train.txt", "valid": "samples.dev.txt", "test": "samples.test.txt"}

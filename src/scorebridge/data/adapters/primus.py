@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scorebridge.data.adapters.systems import ImageLmxSource
+from scorebridge.data.adapters.image_lmx import ImageLmxSource
 from scorebridge.data.splits import hash_split
 from scorebridge.errors import InputError
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from scorebridge.data.adapters import common
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
+from scorebridge.data.cutting import window_samples
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.errors import InputError
 from scorebridge.midi import Note, read_midi
 
@@ -56,8 +57,8 @@ class SlakhSource:
         if not notes:
             raise PieceRejected("no rendered stem has notes")
         notes.sort(key=lambda n: (n.onset, n.pitch, n.program))
-        audio = common.read_audio(mix, config.sample_rate)
-        samples = common.performance_windows(spec, notes, audio, config)
+        audio = common.read_recording(mix, config.sample_rate)
+        samples = window_samples(spec, notes, audio, config)
         if not samples:
             raise PieceRejected("no notes in any window")
         return samples

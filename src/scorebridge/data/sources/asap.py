@@ -5,9 +5,9 @@ One piece = one **performance** ('Composer/Work/.../PERFORMER'); every performan
 score folder's split (``data/splits/asap.tsv``, by work). ``build_piece`` gives:
 
 - **performance system samples** (``timeline='performance'``, ids ``...psystem-NNNN``): for each system run
-  that ``data.systems.build_system_samples`` cut from the engraved score, every time its measures are played
-  in a row (a repeated section gives one sample per play). Same image and LMX as the score-time sample; MIDI
-  = the performer's notes struck in those measures (``performance.span_notes``: no tied-in notes); audio =
+  that ``data.system_samples.build_system_samples`` cut from the engraved score, every time its measures are
+  played in a row (a repeated section gives one sample per play). Same image and LMX as the score-time sample; MIDI
+  = the performer's notes struck in those measures (``cutting.cut_notes`` with ``tied=False``); audio =
   the performance MIDI file (with its pedal) synthesized once and cut at the span. Each must pass the
   alignment check (``check_performance_sample`` against the score-MIDI notes of the same measures) or it is
   dropped and listed in ``meta['dropped_spans']`` of the piece's samples.
@@ -16,7 +16,7 @@ score folder's split (``data/splits/asap.tsv``, by work). ``build_piece`` gives:
   performer.
 - **long windows** (``kind='window'``, ids ``...window-NNNN``): consecutive ``config.window_ms`` windows over
   the whole performance (a last partial window kept if >= 1 s), MIDI (sustain pedal per
-  ``config.sustain_pedal``; tied-in notes start at 0 and are listed in ``meta['tied_in']``) and audio only.
+  ``config.sustain_pedal``; tied-in notes start at 0 and are listed in ``Sample.tied_in``) and audio only.
 
 The alignment rules (repeats, pickups, measures without downbeats) are in ``data.performance``.
 """
@@ -33,21 +33,19 @@ from pathlib import Path
 
 import numpy as np
 
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, sample_id
+from scorebridge.data.cutting import cut_audio, cut_notes, window_samples
 from scorebridge.data.performance import (
     Beat,
     MeasureAlignment,
     ScoreClock,
     align_measures,
     check_performance_sample,
-    long_windows,
     measure_spans,
     read_annotations,
     read_score_clock,
-    span_notes,
-    window_notes,
 )
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, sample_id
 from scorebridge.data.splits import load_split_file
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.midi import Note, read_midi
@@ -135,7 +133,7 @@ class AsapSource:
 
 def build_performance(spec: PieceSpec, config: BuildConfig) -> list[Sample]:
     """All samples of one performance (see the module docstring); PieceRejected with a one-line reason."""
-    from scorebridge.data.systems import build_system_samples, cut_audio
+    from scorebridge.data.system_samples import build_system_samples
 
     try:
         score = load_score(spec)
@@ -146,21 +144,14 @@ def build_performance(spec: PieceSpec, config: BuildConfig) -> list[Sample]:
         raise PieceRejected(str(exc)) from exc
     built = build_system_samples(spec, config, musicxml)
     audio = _synthesize_performance(spec, built.soundfont, config.sample_rate)
-    duration = max(max(n.offset for n in performance), round(len(audio) * 1000 / config.sample_rate))
 
     samples: list[Sample] = list(built.samples) if spec.extra.get("score_time") == "yes" else []
     performed, dropped = performance_system_samples(spec, config, built.samples, alignment, score, performance)
     samples += [dataclasses.replace(s, soundfont=built.soundfont,
                                     audio=cut_audio(audio, s.start_ms, s.end_ms, config.sample_rate))
                 for s in performed]
-    for index, (start, end) in enumerate(long_windows(duration, config.window_ms, MIN_LAST_WINDOW_MS)):
-        notes, tied = window_notes(performance, start, end)
-        samples.append(Sample(
-            id=sample_id(spec, "window", index), source=spec.source, piece=spec.piece, split=spec.split,
-            kind="window", start_ms=start, end_ms=end, timeline="performance", soundfont=built.soundfont,
-            sample_rate=config.sample_rate, notes=notes, audio=cut_audio(audio, start, end, config.sample_rate),
-            meta={"tied_in": list(tied), "sustain_pedal": config.sustain_pedal},
-        ))
+    samples += window_samples(spec, performance, audio, config, meta={"sustain_pedal": config.sustain_pedal},
+                              soundfont=built.soundfont, min_last_ms=MIN_LAST_WINDOW_MS, keep_silent=True)
     meta = {"dropped_spans": dropped, "repeats_unfolded": alignment.unfolded}
     return [dataclasses.replace(s, meta={**s.meta, **meta}) for s in samples]
 
@@ -175,11 +166,11 @@ def performance_system_samples(spec: PieceSpec, config: BuildConfig, score_sampl
     for sample in score_samples:
         m0, m1 = sample.measure_start or 0, sample.measure_end or 0
         for play, span in enumerate(measure_spans(alignment, m0, m1)):
-            score_notes = span_notes(score.notes, span.score_start_ms, span.score_end_ms)
+            score_notes = cut_notes(score.notes, span.score_start_ms, span.score_end_ms, tied=False).notes
             candidate = dataclasses.replace(
                 sample, id=sample_id(spec, "psystem", len(out)), timeline="performance",
                 start_ms=span.start_ms, end_ms=span.end_ms, audio=None,
-                notes=span_notes(performance, span.start_ms, span.end_ms),
+                notes=cut_notes(performance, span.start_ms, span.end_ms, tied=False).notes, tied_in=(),
                 # The score pitches go with the sample so that `data check` can repeat this check later.
                 meta={**sample.meta, "score_sample": sample.id, "play": play,
                       "score_midi_span_ms": [span.score_start_ms, span.score_end_ms],

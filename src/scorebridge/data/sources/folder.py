@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scorebridge.data.contract import BuildConfig, PieceSpec
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceSpec
 from scorebridge.data.splits import hash_split
 from scorebridge.errors import InputError
 from scorebridge.notation.formats import SUPPORTED_SUFFIXES
@@ -35,6 +35,6 @@ class FolderSource:
         return out
 
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
-        from scorebridge.data.systems import score_file_samples
+        from scorebridge.data.system_samples import score_file_samples
 
         return score_file_samples(spec, config)

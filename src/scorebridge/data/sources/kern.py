@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.splits import load_split_file
 from scorebridge.errors import InputError
 
@@ -43,7 +43,7 @@ class KernPianoSource:
         return out
 
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
-        from scorebridge.data.systems import score_file_samples
+        from scorebridge.data.system_samples import score_file_samples
 
         if not Path(spec.path).is_file():
             raise PieceRejected("file not found")

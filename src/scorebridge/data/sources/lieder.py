@@ -16,8 +16,8 @@ import copy
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.splits import OlimpicSplit, olimpic_split
 from scorebridge.errors import InputError
 
@@ -49,7 +49,7 @@ class LiederSource:
         return PieceSpec(self.name, score_id, where, label, extra)
 
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
-        from scorebridge.data.systems import score_file_samples
+        from scorebridge.data.system_samples import score_file_samples
 
         if spec.extra.get(REJECT_KEY):
             raise PieceRejected(spec.extra[REJECT_KEY])
@@ -62,7 +62,7 @@ class LiederVoiceSource(LiederSource):
     name = "lieder-voice"
 
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
-        from scorebridge.data.systems import build_system_samples
+        from scorebridge.data.system_samples import build_system_samples
         from scorebridge.notation import load_musicxml
         from scorebridge.notation.compare import part_to_musicxml
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.splits import hash_split
 
 KEYBOARD = (  # corpus-relative paths
@@ -57,7 +57,7 @@ class Music21CorpusSource:
         return out
 
     def build_piece(self, spec: PieceSpec, config: BuildConfig) -> list[Sample]:
-        from scorebridge.data.systems import score_file_samples
+        from scorebridge.data.system_samples import score_file_samples
 
         if not Path(spec.path).is_file():
             raise PieceRejected(f"not in this music21 installation's corpus ({spec.path})")

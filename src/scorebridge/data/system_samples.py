@@ -30,8 +30,9 @@ import numpy as np
 
 from scorebridge.constants import IMAGE_PATCH_PX
 from scorebridge.data.checks import check_system_sample
-from scorebridge.data.schema import Sample, ms_to_samples
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec, piece_rng, sample_id
+from scorebridge.data.cutting import cut_audio, cut_notes
+from scorebridge.data.schema import Sample
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.fileio import work_dir
 from scorebridge.midi import Note, read_midi, write_midi
@@ -232,37 +233,6 @@ def stack_images(images: Sequence[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(padded, axis=0), dtype=np.uint8)
 
 
-def cut_notes(notes: Sequence[Note], start_ms: int, end_ms: int) -> tuple[Note, ...]:
-    """Notes sounding in [start_ms, end_ms), relative to start_ms.
-
-    A note tied in from before (sounding at start_ms, struck earlier) starts at 0; a note still sounding at
-    the end is cut there. Onsets within ``BOUNDARY_TOLERANCE_MS`` of a boundary count as on it.
-    """
-    span = end_ms - start_ms
-    out: list[Note] = []
-    for n in notes:
-        onset = n.onset
-        if abs(onset - start_ms) <= BOUNDARY_TOLERANCE_MS:
-            onset = start_ms
-        elif abs(onset - end_ms) <= BOUNDARY_TOLERANCE_MS:
-            onset = end_ms
-        if onset >= end_ms or n.offset <= start_ms and onset < start_ms:
-            continue
-        rel_on = max(0, onset - start_ms)
-        rel_off = min(span, max(n.offset - start_ms, rel_on))
-        out.append(dataclasses.replace(n, onset=rel_on, offset=rel_off))
-    return tuple(sorted(out))
-
-
-def cut_audio(audio: np.ndarray, start_ms: int, end_ms: int, sample_rate: int) -> np.ndarray:
-    """Exactly the samples of [start_ms, end_ms); silence beyond the rendered end (a final rest)."""
-    a, b = ms_to_samples(start_ms, sample_rate), ms_to_samples(end_ms, sample_rate)
-    piece = audio[a:b]
-    if len(piece) < b - a:
-        piece = np.concatenate([piece, np.zeros(b - a - len(piece), dtype=np.float32)])
-    return np.ascontiguousarray(piece, dtype=np.float32)
-
-
 # ---------------------------------------------------------------------------------------------- steps
 
 
@@ -357,23 +327,20 @@ def _sample(spec: PieceSpec, config: BuildConfig, index: int, systems: list[_Sys
     span = first_play_span(plays, m_start, m_end)
     assert not isinstance(span, str), span  # plan_runs only keeps aligned runs
     start_ms, end_ms = span
+    cut = cut_notes(notes, start_ms, end_ms, snap_ms=BOUNDARY_TOLERANCE_MS)
     lmx = lmx_for_measures(part, m_start, m_end, path=spec.path)  # LinearizationError: the caller skips the run
     image = stack_images([s.image for s in systems])
     return Sample(
         id=sample_id(spec, "system", index), source=spec.source, piece=spec.piece, split=spec.split,
         kind="system", start_ms=start_ms, end_ms=end_ms, timeline="score",
         measure_start=m_start, measure_end=m_end, soundfont=soundfont, sample_rate=config.sample_rate,
-        image=image, lmx=tuple(lmx), notes=cut_notes(notes, start_ms, end_ms),
+        image=image, lmx=tuple(lmx), notes=cut.notes, tied_in=cut.tied_in,  # ties from the previous system
         audio=cut_audio(audio, start_ms, end_ms, config.sample_rate),
         meta={
             "systems": [[s.crop.page, s.crop.system] for s in systems],
             "system_heights": [int(s.image.shape[0]) for s in systems],
             "measure_numbers": [n for s in systems for n in s.crop.measure_numbers],
             "image_patches": image_patches(*image.shape),
-            # pitches of notes struck before the sample and still sounding at its start (ties from the previous
-            # system): they are in ``notes`` (from 0) but have no onset here, and their LMX note is a tie stop
-            "tied_in": sorted(n.pitch for n in notes if n.onset < start_ms - BOUNDARY_TOLERANCE_MS
-                              and n.offset > start_ms),
             "max_image_patches": config.max_image_patches,
         },
     )

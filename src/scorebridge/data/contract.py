@@ -1,4 +1,5 @@
-"""What every data source provides: a list of pieces, and a pure function that turns one piece into samples.
+"""The build contract between the dataset build and every source (built-in corpora and dataset adapters alike):
+a source gives a list of pieces, and a pure function that turns one piece into samples.
 
 ``build_piece`` must be a pure function of (spec, config): no global state, randomness only from
 ``piece_rng(spec, config)``, so that a process pool — or a cluster engine such as Ray — can run it anywhere
@@ -14,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from scorebridge.constants import AUDIO_SAMPLE_RATE, STAFF_HEIGHT_PX
+from scorebridge.constants import AUDIO_SAMPLE_RATE, STAFF_HEIGHT_PX, WINDOW_MS
 from scorebridge.data.schema import SPLITS, Sample
 
 
@@ -53,7 +54,7 @@ class BuildConfig:
     tempo_factor_range: tuple[float, float] = (1.0, 1.0)  # score-time samples: tempo scaled by a draw from this
     max_systems: int = 1  # systems per sample: runs of up to this many consecutive systems
     max_image_patches: int = 1000  # and at most this many 16x16 patches in the (stacked) image
-    window_ms: int = 10_000  # long (performance MIDI, audio) windows
+    window_ms: int = WINDOW_MS  # long (performance MIDI, audio) windows
     sustain_pedal: bool = False  # performance MIDI: extend notes by the sustain pedal
 
     def __post_init__(self) -> None:

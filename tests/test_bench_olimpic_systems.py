@@ -1,17 +1,22 @@
-"""OLiMPiC-synthetic reproduction: .mpos parsing, measures onto detected systems, engraved scores read back."""
+"""OLiMPiC-synthetic reproduction (bench/olimpic_systems.py, which only bench_olimpic.py uses): .mpos parsing,
+measures onto detected systems, engraved scores read back."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from scorebridge.errors import InputError
-from scorebridge.eval.olimpic import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # the module lives beside its bench
+from olimpic_systems import (  # noqa: E402
     MeasureBox,
     TruthSystem,
     assign_measures,

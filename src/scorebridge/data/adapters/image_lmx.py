@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scorebridge.data.adapters import common
+from scorebridge.data.contract import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.data.schema import Sample
-from scorebridge.data.sources.base import BuildConfig, PieceRejected, PieceSpec
 from scorebridge.errors import ScorebridgeError
 
 log = logging.getLogger(__name__)
