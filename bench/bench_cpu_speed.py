@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from scorebridge.constants import AUDIO_SAMPLE_RATE
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding import DecodingOptions
 from scorebridge.inference.longform import LongformOptions, notation_to_audio
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from scorebridge.data.schema import Sample
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding import DecodingOptions
 from scorebridge.errors import ScorebridgeError
 from scorebridge.eval.alignment import aligned_onset_f1
 from scorebridge.eval.codec_metrics import onset_f1

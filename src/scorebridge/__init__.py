@@ -12,7 +12,7 @@ def __getattr__(name: str):  # load_model and DecodingOptions pull in torch: imp
 
         return getattr(api, name)
     if name == "DecodingOptions":
-        from scorebridge.decoding.search import DecodingOptions
+        from scorebridge.decoding import DecodingOptions
 
         return DecodingOptions
     raise AttributeError(f"module 'scorebridge' has no attribute {name!r}")

@@ -17,8 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from scorebridge.data.schema import Sample
-from scorebridge.decoding.search import DecodingOptions
-from scorebridge.decoding.stopping import end_counts
+from scorebridge.decoding import DecodingOptions, end_counts
 from scorebridge.errors import InputError
 from scorebridge.eval.alignment import aligned_onset_f1
 from scorebridge.eval.codec_metrics import NoteScore, mel_distance, note_f1_with_offsets, onset_f1

@@ -44,7 +44,7 @@ import numpy as np
 from scorebridge.checkpoint import config_to_dict, read_checkpoint_meta
 from scorebridge.data.dataset import load_manifest
 from scorebridge.data.schema import Sample, from_record
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.eval import runs
 from scorebridge.eval.report import DataInfo, EvalReport, ModelInfo, SkippedSample, package_versions

@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scorebridge.decoding.search import DecodingOptions, generate_target_with_attention
-from scorebridge.decoding.stopping import SourceLength, end_counts
+from scorebridge.decoding import DecodingOptions, SourceLength, end_counts, generate_target
 from scorebridge.eval.codec_metrics import onset_f1
 from scorebridge.eval.ser import corpus_ser
 from scorebridge.midi.tokenizer import MidiTokenizer
@@ -80,8 +79,8 @@ def decoded(model: Translator, examples: Sequence[Example], vocab: Vocabulary, l
         memory = model.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                               batch.src_pad, batch.src_features)
         source = SourceLength.of(part[0].task.source, batch.src_tokens, batch.src_y, batch.src_pad, vocab)
-        hyps = generate_target_with_attention(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING,
-                                              limits, source=source)
+        hyps = generate_target(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING, limits,
+                               source=source)
         for e, hyp in zip(part, hyps, strict=True):
             pairs.append((decode(strip_sos_eos(e.target, vocab), vocab, as_target=True),
                           decode(hyp.steps, vocab, as_target=True)))
