@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from scorebridge.data.splits import spread
 from scorebridge.decoding import DecodingOptions, SourceLength, end_counts, generate_target
 from scorebridge.eval.codec_metrics import onset_f1
 from scorebridge.eval.ser import corpus_ser
@@ -36,13 +37,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 8
 VALIDATION_DECODING = DecodingOptions()  # greedy with the default stop rules; recorded beside every validation
-
-
-def spread(items: Sequence[int], n: int) -> list[int]:
-    """``n`` items evenly spaced over ``items`` (all of them when there are fewer)."""
-    if len(items) <= n:
-        return list(items)
-    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
 
 
 def _examples(source: ExampleSource, pool: int, n: int) -> list[Example]:
