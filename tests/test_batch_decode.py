@@ -15,7 +15,7 @@ from _model_fixtures import LIMITS, VOCAB, write_tiny_run
 from scorebridge.api import ScoreBridgeModel, load_model
 from scorebridge.codecs.audio import AUDIO_PRESETS
 from scorebridge.decoding import DecodingOptions
-from scorebridge.inference.longform import LongformOptions, midi_to_audio, read_systems, transcribe
+from scorebridge.inference.longform import LongformOptions, audio_to_image, midi_to_audio, read_systems, transcribe
 from scorebridge.inference.windows import batches
 from scorebridge.midi import Note
 from scorebridge.modality import Modality
@@ -67,7 +67,7 @@ def test_batches_groups_in_order() -> None:
 
 # an EOS bias that makes this random model's rows end at different steps (some at EOS, some at the limit)
 @pytest.mark.parametrize(("target", "bias"), [(Modality.MIDI, 0.5), (Modality.NOTATION, 0.2), (Modality.AUDIO, 0.0)])
-def test_generate_batch_equals_one_by_one(model: ScoreBridgeModel, target: Modality, bias: float) -> None:
+def test_generate_batched_equals_one_by_one(model: ScoreBridgeModel, target: Modality, bias: float) -> None:
     """Sources of unequal lengths in one batch: every row's steps, end and cross-attention as alone."""
     from scorebridge.inference.sources import image_codes
     from scorebridge.tokens.layout import encode
@@ -100,6 +100,16 @@ def test_transcribe_batched_equals_sequential(model: ScoreBridgeModel, size: int
     many = transcribe(model, audio, RATE, options=GREEDY, longform=dataclasses.replace(ONE, batch_size=size))
     assert one.windows == many.windows == 5
     assert many.notes == one.notes and many.problems == one.problems
+
+
+def test_audio_to_image_batched_equals_sequential(model: ScoreBridgeModel) -> None:
+    audio = noise(2.5, seed=2)  # 3 windows, the last one half as long
+    options = DecodingOptions(max_steps=12)
+    one = audio_to_image(model, audio, RATE, options=options, longform=ONE)
+    many = audio_to_image(model, audio, RATE, options=options, longform=dataclasses.replace(ONE, batch_size=3))
+    assert one.windows == many.windows == 3
+    assert len(many.systems) == len(one.systems) and many.problems == one.problems
+    np.testing.assert_array_equal(many.image, one.image)
 
 
 def test_read_systems_batched_equals_sequential(model: ScoreBridgeModel) -> None:

@@ -15,7 +15,15 @@ from PIL import Image
 
 from _image_codec_fixtures import staff_image
 from _model_fixtures import write_tiny_run
-from scorebridge.api import LongAudio, PageTranslation, ScoreBridgeModel, Transcription, load_model, translate_long
+from scorebridge.api import (
+    LongAudio,
+    LongImage,
+    PageTranslation,
+    ScoreBridgeModel,
+    Transcription,
+    load_model,
+    translate_long,
+)
 from scorebridge.codecs.audio import AUDIO_PRESETS
 from scorebridge.decoding import DecodingOptions, TargetGeneration
 from scorebridge.errors import InputError, ScorebridgeError
@@ -215,7 +223,30 @@ def test_translate_long_dispatch(model: ScoreBridgeModel, tmp_path: Path) -> Non
     assert isinstance(one, PageTranslation) and len(one.systems) == 1
     pair = translate_long(model, (tone(1.5), RATE), to="midi", options=FAST, longform=LONG)
     assert isinstance(pair, Transcription) and pair.windows == 2
+    image = translate_long(model, (tone(1.5), RATE), to="image", options=FAST, longform=LONG)
+    assert isinstance(image, LongImage) and image.windows == 2
+    assert image.image.shape == ((sum(s.shape[0] for s in image.systems), max(s.shape[1] for s in image.systems))
+                                 if image.systems else (0, 0))
     with pytest.raises(ValueError, match="no long-form path"):
         translate_long(model, "measure clef:G2", to="midi")
     with pytest.raises(ValueError, match="cascade"):
         translate_long(model, [Note(0, 100, 60)], to="audio", via="notation")
+
+
+def test_the_one_window_model_never_imports_long_form_code() -> None:
+    """The calls go one way, longform -> model -> decoding: no module below long-form imports it."""
+    import ast
+
+    import scorebridge
+
+    root = Path(scorebridge.__file__).parent
+    below = [root / "inference" / f"{name}.py" for name in ("model", "results", "sources", "signal", "codecs",
+                                                            "windows", "stitch")]
+    below += [*(root / "decoding").glob("*.py"), *(root / "model").glob("*.py"), *(root / "tokens").glob("*.py")]
+    for path in below:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert "longform" not in name and not name.startswith(("scorebridge.api", "scorebridge.translate")), \
+                    f"{path.name} imports {name}"
