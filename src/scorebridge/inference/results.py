@@ -31,6 +31,7 @@ from scorebridge.inference.windows import AlignmentSpan
 from scorebridge.midi import MidiTokenizer, Note, write_midi
 from scorebridge.modality import Modality
 from scorebridge.notation import lmx_to_musicxml
+from scorebridge.scorefile import write_musicxml
 from scorebridge.tokens.image_grid import unflatten_grid
 from scorebridge.tokens.layout import Steps, decode_audio, decode_lmx, decode_midi
 from scorebridge.tokens.shifts import WHITE
@@ -62,8 +63,6 @@ def _musicxml(xml: str | None, problems: Sequence[str]) -> str:
 def _save_score(path: str | os.PathLike[str], lmx: Sequence[str], xml: str | None,
                 problems: Sequence[str]) -> Path:
     """.musicxml/.xml/.mxl: the score (raises like ``musicxml()``); .lmx/.txt: the tokens on one line."""
-    from scorebridge.scorefile import write_musicxml  # music21 and lxml load only when a score is written
-
     if _suffix(path, SCORE_SUFFIXES) in LMX_TEXT_SUFFIXES:
         write_text(path, " ".join(lmx) + "\n")
     else:
