@@ -33,8 +33,9 @@ import numpy as np
 import torch
 
 from scorebridge.constants import AUDIO_SAMPLE_RATE
-from scorebridge.decoding.search import DecodingOptions
-from scorebridge.inference.longform import LongformOptions, notation_to_audio
+from scorebridge.decoding import DecodingOptions
+from scorebridge.inference import LongformOptions, translate_long
+from scorebridge.inference.stitch import notation_to_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -71,10 +72,10 @@ def make_tasks(model: Any, seconds: float, max_steps: int) -> dict[str, tuple[st
     audio = recording(EXAMPLE, seconds)
     return {
         "omr": (f"page OMR (page.png, {len(systems)} systems) -> MusicXML",
-                lambda lf: model.translate_long(systems, to="notation", options=options, longform=lf),
+                lambda lf: translate_long(model, systems, to="notation", options=options, longform=lf),
                 lambda r: r.lmx),
         "transcription": (f"audio -> MIDI ({seconds:.0f} s, FluidSynth, 10 s windows)",
-                          lambda lf: model.translate_long((audio, AUDIO_SAMPLE_RATE), to="midi", options=options,
+                          lambda lf: translate_long(model, (audio, AUDIO_SAMPLE_RATE), to="midi", options=options,
                                                           longform=lf),
                           lambda r: r.notes),
     }
@@ -143,7 +144,7 @@ def main() -> None:
     # warm-up, untimed (first-call allocations, lazy codec loading): short inputs, at the first thread count
     torch.set_num_threads(int(args.threads.split(",")[0]))
     make_tasks(model, 2.0, 20)["transcription"][1](base)
-    model.translate_long(page_systems_of(PAGE)[:1], to="notation", options=DecodingOptions(max_steps=20),
+    translate_long(model, page_systems_of(PAGE)[:1], to="notation", options=DecodingOptions(max_steps=20),
                          longform=base)
     rows = []
     for threads in (int(t) for t in args.threads.split(",")):

@@ -22,8 +22,7 @@ import time
 import torch
 
 from scorebridge.api import load_model
-from scorebridge.decoding.search import DecodingOptions
-from scorebridge.decoding.stopping import end_counts
+from scorebridge.decoding import DecodingOptions, end_counts
 from scorebridge.eval.codec_metrics import onset_f1
 from scorebridge.eval.runs import describe_ends, truth_window
 from scorebridge.eval.tasks import evaluate, select_rows, stream_samples

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from scorebridge.data.schema import Sample
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding import DecodingOptions
 from scorebridge.errors import ScorebridgeError
 from scorebridge.eval.alignment import aligned_onset_f1
 from scorebridge.eval.codec_metrics import onset_f1
@@ -87,7 +87,7 @@ def truth_audio(s: Sample) -> tuple[np.ndarray, int]:
 
 
 def oracle_cascade(s: Sample) -> tuple[np.ndarray, int]:
-    from scorebridge.inference.longform import notation_to_audio
+    from scorebridge.inference.stitch import notation_to_audio
     from scorebridge.notation import LinearizationError, lmx_to_musicxml
 
     try:
@@ -106,7 +106,7 @@ OMR_OPTIONS = DecodingOptions()
 
 
 def model_rows(weights: str, device: str) -> list[tuple[str, Generator]]:
-    from scorebridge import load_model
+    from scorebridge import load_model, translate_long
 
     model = load_model(weights, device)
 
@@ -115,7 +115,7 @@ def model_rows(weights: str, device: str) -> list[tuple[str, Generator]]:
         return result.audio, result.sample_rate
 
     def cascade(s: Sample) -> tuple[np.ndarray, int]:
-        result = model.translate_long([s.image], to="audio", via="notation", options=OMR_OPTIONS)
+        result = translate_long(model, [s.image], to="audio", via="notation", options=OMR_OPTIONS)
         return result.audio, result.sample_rate
 
     return [(f"ours direct ({weights})", direct), (f"ours via notation ({weights})", cascade)]

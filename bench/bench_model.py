@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from scorebridge.checkpoint import count_parameters
-from scorebridge.decoding.search import DecodingOptions, generate
+from scorebridge.decoding import DecodingOptions, generate
 from scorebridge.model import MODEL_PRESETS, TranslationBatch, Translator, translation_loss
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -44,7 +44,7 @@ def decode_seconds(model: Translator, steps: int, use_cache: bool, src_len: int 
         memory = model.encode(src, x, torch.zeros_like(x), torch.tensor([3]), torch.tensor([1]), pad)
     t0 = time.perf_counter()
     out = generate(model, memory, pad, 1, torch.tensor([1, 0, 0, 0]), 2, masks,
-                   DecodingOptions(max_steps=steps, use_cache=use_cache, loop_repeats=0))  # no stop rule either
+                   DecodingOptions(max_steps=steps, use_cache=use_cache, loop_repeats=0)).tokens  # no stop rule either
     elapsed = time.perf_counter() - t0
     assert out.shape[1] == steps
     return elapsed

@@ -109,11 +109,11 @@ def main() -> None:
     audio_s = len(audio) / rate
     model = None
     if args.weights:
-        from scorebridge import load_model
+        from scorebridge import load_model, translate_long
 
         model = load_model(args.weights, args.device)
-        model.translate_long((audio[: rate * 2], rate), to="midi")  # warm-up
-        result, wall = timed(lambda: model.translate_long((audio, rate), to="midi"))
+        translate_long(model, (audio[: rate * 2], rate), to="midi")  # warm-up
+        result, wall = timed(lambda: translate_long(model, (audio, rate), to="midi"))
         rows.append(f"| transcription RTF | ours ({args.weights}) | {wall / audio_s:.3f} | {audio_s:.0f} s of audio, "
                     f"{result.windows} windows, {len(result.notes)} notes, {wall:.1f} s |")
     try:
@@ -137,19 +137,21 @@ def main() -> None:
     rows.append(f"| OMR pages/s | page -> systems only (scorebridge.pages) | {len(pages) / wall:.2f} | "
                 f"{len(pages)} MuseScore pages at 200 dpi, {n_systems} systems |")
     if model is not None:
+        from scorebridge import translate_long
+
         def omr() -> list[Any]:
-            return [model.translate_long([s.image for s in page_systems(pg)], to="notation") for pg in pages]
+            return [translate_long(model, [s.image for s in page_systems(pg)], to="notation") for pg in pages]
 
         _, wall = timed(omr)
         rows.append(f"| OMR pages/s | ours, page -> systems -> LMX | {len(pages) / wall:.3f} | {len(pages)} pages, "
                     f"{n_systems} systems, greedy, {wall:.1f} s |")
         samples = list(stream_samples(select_rows("image-audio", [args.asap], "test", args.systems).rows, []))
         notes = [n for s in samples[:1] for n in (s.notes or ())]
-        res, wall = timed(lambda: model.translate_long(notes, to="audio"))
+        res, wall = timed(lambda: translate_long(model, notes, to="audio"))
         gen_s = len(res.audio) / res.sample_rate
         rows.append(f"| audio s generated per s | ours, MIDI -> audio | {gen_s / wall:.3f} | {gen_s:.1f} s generated "
                     f"({res.windows} windows) in {wall:.1f} s |")
-        res, wall = timed(lambda: model.translate_long([s.image for s in samples], to="audio"))
+        res, wall = timed(lambda: translate_long(model, [s.image for s in samples], to="audio"))
         gen_s = len(res.audio) / res.sample_rate
         rows.append(f"| audio s generated per s | ours, image -> audio ({len(samples)} systems) | {gen_s / wall:.3f} | "
                     f"{gen_s:.1f} s generated ({res.windows} windows) in {wall:.1f} s |")

@@ -24,7 +24,7 @@ from scorebridge.api import (
     load_model,
 )
 from scorebridge.codecs.audio import AUDIO_PRESETS
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.inference.codecs import CodecLookup
 from scorebridge.inference.results import image_grids, notation_result
@@ -227,7 +227,7 @@ def test_a_task_the_model_was_not_trained_on_is_logged(run_dir: Path, tmp_path: 
     save_translator(tiny_translator(), tmp_path / "model", extra={**extra(), "tasks": [["image", "notation"]]})
     model = load_model(tmp_path / "model")
     assert model.tasks == ((Modality.IMAGE, Modality.NOTATION),)
-    with caplog.at_level("WARNING", logger="scorebridge.api"):
+    with caplog.at_level("WARNING", logger="scorebridge.inference.model"):
         model.translate(LMX, to="midi", options=greedy(Modality.MIDI))
     assert "not trained on notation -> midi" in caplog.text
 

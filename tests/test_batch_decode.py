@@ -14,8 +14,8 @@ from _image_codec_fixtures import staff_image
 from _model_fixtures import LIMITS, VOCAB, write_tiny_run
 from scorebridge.api import ScoreBridgeModel, load_model
 from scorebridge.codecs.audio import AUDIO_PRESETS
-from scorebridge.decoding.search import DecodingOptions
-from scorebridge.inference.longform import LongformOptions, read_systems, synthesize, transcribe
+from scorebridge.decoding import DecodingOptions
+from scorebridge.inference.longform import LongformOptions, audio_to_image, midi_to_audio, read_systems, transcribe
 from scorebridge.inference.windows import batches
 from scorebridge.midi import Note
 from scorebridge.modality import Modality
@@ -67,7 +67,7 @@ def test_batches_groups_in_order() -> None:
 
 # an EOS bias that makes this random model's rows end at different steps (some at EOS, some at the limit)
 @pytest.mark.parametrize(("target", "bias"), [(Modality.MIDI, 0.5), (Modality.NOTATION, 0.2), (Modality.AUDIO, 0.0)])
-def test_generate_batch_equals_one_by_one(model: ScoreBridgeModel, target: Modality, bias: float) -> None:
+def test_generate_batched_equals_one_by_one(model: ScoreBridgeModel, target: Modality, bias: float) -> None:
     """Sources of unequal lengths in one batch: every row's steps, end and cross-attention as alone."""
     from scorebridge.inference.sources import image_codes
     from scorebridge.tokens.layout import encode
@@ -77,8 +77,8 @@ def test_generate_batch_equals_one_by_one(model: ScoreBridgeModel, target: Modal
                       as_target=False, limits=model.limits) for s in systems()]
     assert len({len(s) for s in sources}) > 1
     options = DecodingOptions(max_steps=25, eos_bias=bias)
-    batched = model.generate_batch(sources, target, options, attention_layers=(-1,))
-    alone = [model.generate_window(s, target, options, attention_layers=(-1,)) for s in sources]
+    batched = model.generate(sources, target, options, attention_layers=(-1,))
+    alone = [model.generate([s], target, options, attention_layers=(-1,))[0] for s in sources]
     assert len(batched) == len(sources)
     for b, a in zip(batched, alone, strict=True):
         same_steps(b.steps, a.steps)
@@ -86,11 +86,11 @@ def test_generate_batch_equals_one_by_one(model: ScoreBridgeModel, target: Modal
         np.testing.assert_allclose(b.attention, a.attention, atol=1e-5)
     if target is not Modality.AUDIO:
         assert len({len(a.steps) for a in alone}) > 1  # rows ended at different steps
-    assert model.generate_batch([], target, options) == []
+    assert model.generate([], target, options) == []
     from scorebridge.tokens.layout import encode_lmx
 
     with pytest.raises(ValueError, match="one modality"):
-        model.generate_batch([sources[0], encode_lmx("measure clef:G2".split(), model.vocab)], target, options)
+        model.generate([sources[0], encode_lmx("measure clef:G2".split(), model.vocab)], target, options)
 
 
 @pytest.mark.parametrize("size", [2, 3, 8])
@@ -100,6 +100,16 @@ def test_transcribe_batched_equals_sequential(model: ScoreBridgeModel, size: int
     many = transcribe(model, audio, RATE, options=GREEDY, longform=dataclasses.replace(ONE, batch_size=size))
     assert one.windows == many.windows == 5
     assert many.notes == one.notes and many.problems == one.problems
+
+
+def test_audio_to_image_batched_equals_sequential(model: ScoreBridgeModel) -> None:
+    audio = noise(2.5, seed=2)  # 3 windows, the last one half as long
+    options = DecodingOptions(max_steps=12)
+    one = audio_to_image(model, audio, RATE, options=options, longform=ONE)
+    many = audio_to_image(model, audio, RATE, options=options, longform=dataclasses.replace(ONE, batch_size=3))
+    assert one.windows == many.windows == 3
+    assert len(many.systems) == len(one.systems) and many.problems == one.problems
+    np.testing.assert_array_equal(many.image, one.image)
 
 
 def test_read_systems_batched_equals_sequential(model: ScoreBridgeModel) -> None:
@@ -113,11 +123,11 @@ def test_read_systems_batched_equals_sequential(model: ScoreBridgeModel) -> None
         assert (many.lmx, many.xml, many.notes, many.measures) == (one.lmx, one.xml, one.notes, one.measures)
 
 
-def test_synthesize_without_overlap_batched_equals_sequential(model: ScoreBridgeModel) -> None:
+def test_midi_to_audio_without_overlap_batched_equals_sequential(model: ScoreBridgeModel) -> None:
     notes = [Note(0, 900, 60, 80), Note(700, 1500, 64, 90), Note(1900, 2500, 67, 70)]
     options = DecodingOptions(max_steps=40)
-    one = synthesize(model, notes, options=options, longform=ONE)
-    many = synthesize(model, notes, options=options, longform=dataclasses.replace(ONE, batch_size=3))
+    one = midi_to_audio(model, notes, options=options, longform=ONE)
+    many = midi_to_audio(model, notes, options=options, longform=dataclasses.replace(ONE, batch_size=3))
     assert one.windows == many.windows == 3
     np.testing.assert_array_equal(many.audio, one.audio)
     assert many.problems == one.problems
@@ -146,7 +156,7 @@ def test_report_is_called_per_window_as_batches_finish(model: ScoreBridgeModel) 
     assert calls == [(1, 3), (2, 3), (3, 3)]
     calls.clear()
     overlapped = dataclasses.replace(longform, midi_overlap_ms=200)  # one by one: each window waits for the last
-    synthesize(model, [Note(0, 2500, 60, 80)], options=DecodingOptions(max_steps=5), longform=overlapped)
+    midi_to_audio(model, [Note(0, 2500, 60, 80)], options=DecodingOptions(max_steps=5), longform=overlapped)
     assert calls == [(1, 3), (2, 3), (3, 3)]
 
 

@@ -9,13 +9,7 @@ import pytest
 import torch
 
 from _translator_fixtures import tiny_model
-from scorebridge.decoding.search import (
-    DecodingOptions,
-    generate,
-    generate_target,
-    generate_target_with_attention,
-    generate_with_attention,
-)
+from scorebridge.decoding import DecodingOptions, generate, generate_target
 from scorebridge.modality import Modality
 from scorebridge.tokens.layout import Steps, encode_audio, encode_image, target_positions
 from scorebridge.tokens.vocabulary import Vocabulary, VocabularyConfig
@@ -52,7 +46,7 @@ def test_audio_prefix_verbatim_and_positions(model) -> None:
     memory, src_pad = _memory(model, AUDIO)
     prefix = _audio_prefix(5)
     rows = generate_target(model, memory, src_pad, AUDIO, VOCAB, DecodingOptions(max_steps=12), prefix=prefix)
-    for steps in rows:
+    for steps in (row.steps for row in rows):
         assert len(steps) >= 5
         assert np.array_equal(steps.tokens[:5], prefix.tokens)
         x, y = target_positions(steps.tokens[:, 0], AUDIO, VOCAB)
@@ -72,8 +66,8 @@ def test_cache_equals_recomputation_with_prefix(model, target: Modality) -> None
     outs = []
     for use_cache in (True, False):
         options = DecodingOptions(method="top_p", seed=7, max_steps=14, use_cache=use_cache)
-        outs.append(generate_target_with_attention(model, memory, src_pad, target, VOCAB, options, prefix=prefix,
-                                                   attention_layers=(-1, 0)))
+        outs.append(generate_target(model, memory, src_pad, target, VOCAB, options, prefix=prefix,
+                                    attention_layers=(-1, 0)))
     for cached, recomputed in zip(*outs, strict=True):
         assert cached.steps == recomputed.steps
         assert np.array_equal(cached.steps.tokens[: len(prefix)], prefix.tokens)
@@ -84,8 +78,8 @@ def test_cache_equals_recomputation_with_prefix(model, target: Modality) -> None
 
 def test_attention_rows_ignore_padding(model) -> None:
     memory, src_pad = _memory(model, AUDIO)
-    rows = generate_target_with_attention(model, memory, src_pad, AUDIO, VOCAB, DecodingOptions(max_steps=6),
-                                          attention_layers=(-2,))
+    rows = generate_target(model, memory, src_pad, AUDIO, VOCAB, DecodingOptions(max_steps=6),
+                           attention_layers=(-2,))
     assert rows[1].attention[:, 5:].max() == 0.0  # row 1's source is padded from step 5
     assert rows[0].attention[:, 5:].max() > 0.0
 
@@ -96,8 +90,8 @@ def test_prefix_conditions_the_continuation(model) -> None:
     a = generate_target(model, memory, src_pad, AUDIO, VOCAB, options, prefix=_audio_prefix(3, seed=1))
     b = generate_target(model, memory, src_pad, AUDIO, VOCAB, options, prefix=_audio_prefix(3, seed=2))
     plain = generate_target(model, memory, src_pad, AUDIO, VOCAB, options)
-    assert not np.array_equal(a[0].tokens[3:], b[0].tokens[3:])
-    assert not np.array_equal(plain[0].tokens[:3], a[0].tokens[:3])
+    assert not np.array_equal(a[0].steps.tokens[3:], b[0].steps.tokens[3:])
+    assert not np.array_equal(plain[0].steps.tokens[:3], a[0].steps.tokens[:3])
 
 
 def test_low_level_generate_with_batched_prefix(model) -> None:
@@ -111,9 +105,9 @@ def test_low_level_generate_with_batched_prefix(model) -> None:
     prefix = torch.zeros(2, 3, 4, dtype=torch.long)
     prefix[..., 0] = torch.tensor([[block.start, block.start + 1, block.start + 2], [block.start + 5] * 3])
     options = DecodingOptions(max_steps=8)
-    out = generate(model, memory, src_pad, 1, sos, VOCAB.eos(Modality.NOTATION), masks, options, prefix=prefix)
+    out = generate(model, memory, src_pad, 1, sos, VOCAB.eos(Modality.NOTATION), masks, options, prefix=prefix).tokens
     assert torch.equal(out[:, :3], prefix)
-    gen = generate_with_attention(model, memory, src_pad, 1, sos, VOCAB.eos(Modality.NOTATION), masks, options,
+    gen = generate(model, memory, src_pad, 1, sos, VOCAB.eos(Modality.NOTATION), masks, options,
                                   prefix=prefix, attention_layers=(1,))
     assert torch.equal(gen.tokens, out)
     assert set(gen.cross_attention) == {1} and gen.cross_attention[1].shape == (2, out.shape[1], memory.shape[1])

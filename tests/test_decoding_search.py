@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from _translator_fixtures import VOCAB, random_batch, tiny_model
-from scorebridge.decoding.search import DecodingOptions, generate
+from scorebridge.decoding import DecodingOptions, generate
 from scorebridge.model import Translator, model_preset, translation_loss
 
 SOS, EOS = 1, 2
@@ -32,9 +32,9 @@ def test_kv_cache_equals_full_recomputation_greedy_50_steps():
     model, batch = tiny_model(), random_batch()
     memory, pad, modality = _encoded(model, batch)
     masks = _no_eos_masks()
-    with_cache = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, DecodingOptions(max_steps=50))
+    with_cache = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, DecodingOptions(max_steps=50)).tokens
     without = generate(model, memory, pad, modality, SOS_STEP, EOS, masks,
-                       DecodingOptions(max_steps=50, use_cache=False))
+                       DecodingOptions(max_steps=50, use_cache=False)).tokens
     assert with_cache.shape == (3, 50, 4)
     assert torch.equal(with_cache, without)
     assert len(torch.unique(with_cache)) > 3  # not a degenerate constant output
@@ -44,11 +44,11 @@ def test_incremental_decoder_states_match_full_pass():
     model, batch = tiny_model(), random_batch(t=12)
     memory, pad, modality = _encoded(model, batch)
     args = (batch.tgt_tokens, batch.tgt_x, batch.tgt_y)
-    full = model.decode(memory, pad, *args, modality)
+    full = model.decode(memory, pad, *args, modality).hidden
     cache = model.new_cache()
-    parts = [model.decode(memory, pad, *(a[:, :5] for a in args), modality, cache)]  # a prefix chunk, then steps
+    parts = [model.decode(memory, pad, *(a[:, :5] for a in args), modality, cache).hidden]  # a prefix chunk, then steps
     for i in range(5, 12):
-        parts.append(model.decode(memory, pad, *(a[:, i : i + 1] for a in args), modality, cache))
+        parts.append(model.decode(memory, pad, *(a[:, i : i + 1] for a in args), modality, cache).hidden)
     assert cache.length == 12
     torch.testing.assert_close(torch.cat(parts, dim=1), full, atol=1e-5, rtol=1e-4)
 
@@ -63,13 +63,13 @@ def test_masks_never_let_a_disallowed_id_out(method):
     masks[0, EOS] = False
     masks[1:, 0] = True  # slots 1-3 may be PAD, as for single-stream targets
     opts = DecodingOptions(method=method, temperature=2.0, top_p=0.95, max_steps=30, seed=4)
-    out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, opts)
+    out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, opts).tokens
     for k in range(4):
         assert masks[k][out[..., k]].all(), f"slot {k} emitted a masked id"
     single_stream = torch.zeros(4, VOCAB, dtype=torch.bool)
     single_stream[0, 3:] = True
     single_stream[1:, 0] = True
-    out = generate(model, memory, pad, modality, SOS_STEP, EOS, single_stream, opts)
+    out = generate(model, memory, pad, modality, SOS_STEP, EOS, single_stream, opts).tokens
     assert (out[..., 1:] == 0).all() and (out[..., 0] >= 3).all()
 
 
@@ -79,7 +79,7 @@ def test_seeded_sampling_is_repeatable_and_leaves_global_rng_alone():
     masks = _no_eos_masks()
     state = torch.random.get_rng_state()
     runs = [generate(model, memory, pad, modality, SOS_STEP, EOS, masks,
-                     DecodingOptions(method="sample", seed=seed, max_steps=20, temperature=3.0))
+                     DecodingOptions(method="sample", seed=seed, max_steps=20, temperature=3.0)).tokens
             for seed in (7, 7, 8)]
     assert torch.equal(torch.random.get_rng_state(), state)
     assert torch.equal(runs[0], runs[1])
@@ -93,13 +93,13 @@ def test_stops_at_eos_and_pads_finished_sequences():
     masks[0, 0] = False
     masks[0, 0, EOS] = True  # sample 0 can only end; the others never can
     model.train()
-    out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, DecodingOptions(max_steps=6))
+    out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, DecodingOptions(max_steps=6)).tokens
     assert model.training  # the caller's mode is restored
     assert out.shape == (3, 6, 4)
     assert out[0, 0, 0] == EOS and (out[0, 1:] == 0).all()
     assert (out[1:, :, 0] != EOS).all() and (out[1:, :, 0] != 0).all()
     masks[:] = masks[0]
-    out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, DecodingOptions(max_steps=6))
+    out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks, DecodingOptions(max_steps=6)).tokens
     assert out.shape == (3, 1, 4) and (out[:, 0, 0] == EOS).all()
 
 
@@ -142,7 +142,7 @@ def test_overfit_model_decodes_its_targets_greedily():
     masks[0, 0] = False
     for use_cache in (True, False):
         out = generate(model, memory, pad, modality, SOS_STEP, EOS, masks,
-                       DecodingOptions(max_steps=20, use_cache=use_cache))
+                       DecodingOptions(max_steps=20, use_cache=use_cache)).tokens
         assert torch.equal(out, tgt[:, 1:])
 
 

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from _translator_fixtures import tiny_model
-from scorebridge.decoding import stopping
-from scorebridge.decoding.search import DecodingOptions, generate, generate_target_with_attention
+from scorebridge.decoding import DecodingOptions, generate, generate_target, stopping
 from scorebridge.decoding.stopping import (
     END_REASONS,
     LengthBound,
@@ -99,14 +98,14 @@ def test_a_loop_is_cut_and_reported_for_notation_but_not_for_audio(model):
     looping = _favour(model, note)
     memory, pad = _memory(looping, NOTATION)
     options = DecodingOptions(max_steps=60, loop_repeats=5, loop_max_period=4, source_bound=False)
-    rows = generate_target_with_attention(looping, memory, pad, NOTATION, VOCAB, options)
+    rows = generate_target(looping, memory, pad, NOTATION, VOCAB, options)
     for row in rows:
         assert row.end == "loop"
         assert len(row.steps) == 5 and (row.steps.tokens[:, 0] == note).all()  # the repeats are kept
     code = VOCAB.block(AUDIO, 0).start
     silent = _favour(model, code)
     memory, pad = _memory(silent, AUDIO)
-    rows = generate_target_with_attention(silent, memory, pad, AUDIO, VOCAB, options)
+    rows = generate_target(silent, memory, pad, AUDIO, VOCAB, options)
     assert [r.end for r in rows] == ["max_steps"] * 3 and all(len(r.steps) == 60 for r in rows)
 
 
@@ -115,10 +114,10 @@ def test_source_length_bound_applies_per_row_of_a_batch(model, monkeypatch):
     memory, pad = _memory(model, NOTATION)
     source = SourceLength(IMAGE, torch.tensor([1, 5, 40]))
     options = DecodingOptions(max_steps=30, eos_bias=-1e4, loop_repeats=0)
-    rows = generate_target_with_attention(model, memory, pad, NOTATION, VOCAB, options, source=source)
+    rows = generate_target(model, memory, pad, NOTATION, VOCAB, options, source=source)
     assert [r.end for r in rows] == ["source_length", "source_length", "max_steps"]
     assert [len(r.steps) for r in rows] == [5, 13, 30]  # 2 * 1 + 3, 2 * 5 + 3; 83 is above the step limit
-    off = generate_target_with_attention(model, memory, pad, NOTATION, VOCAB,
+    off = generate_target(model, memory, pad, NOTATION, VOCAB,
                                          DecodingOptions(max_steps=30, eos_bias=-1e4, **OFF), source=source)
     assert [r.end for r in off] == ["max_steps"] * 3
     for cut, whole in zip(rows, off, strict=True):  # cutting never changes what came before
@@ -156,7 +155,7 @@ def test_eos_bias_makes_a_tiny_model_stop_earlier(model):
 
     def lengths(bias: float) -> list[int]:
         options = DecodingOptions(max_steps=40, eos_bias=bias, **OFF)
-        return [len(r.steps) for r in generate_target_with_attention(model, memory, pad, MIDI, VOCAB, options)]
+        return [len(r.steps) for r in generate_target(model, memory, pad, MIDI, VOCAB, options)]
 
     base, sooner, never = lengths(0.0), lengths(8.0), lengths(-1e4)
     assert never == [40, 40, 40]
@@ -165,8 +164,6 @@ def test_eos_bias_makes_a_tiny_model_stop_earlier(model):
 
 
 def test_generate_reports_ends_and_the_options_are_validated():
-    from scorebridge.decoding.search import generate_with_attention
-
     model = tiny_model(seed=1)
     b = 2
     memory = model.encode(torch.ones(b, 3, 4, dtype=torch.long), torch.arange(3).expand(b, 3),
@@ -176,11 +173,11 @@ def test_generate_reports_ends_and_the_options_are_validated():
     masks[0, 9] = masks[1:, 0] = True  # one id only: a period-1 loop
     pad = torch.zeros(b, 3, dtype=torch.bool)
     sos = torch.tensor([1, 0, 0, 0])
-    gen = generate_with_attention(model, memory, pad, 1, sos, 2, masks, DecodingOptions(max_steps=20, loop_repeats=4),
-                                  row_limits=torch.tensor([3, 50]))
+    gen = generate(model, memory, pad, 1, sos, 2, masks, DecodingOptions(max_steps=20, loop_repeats=4),
+                   row_limits=torch.tensor([3, 50]))
     assert gen.ends == ("source_length", "loop") and gen.lengths == (3, 4)
     assert gen.tokens.shape[1] == 4 and (gen.tokens[0, 3:] == 0).all()
-    out = generate(model, memory, pad, 1, sos, 2, masks, DecodingOptions(max_steps=20, loop_repeats=0))
+    out = generate(model, memory, pad, 1, sos, 2, masks, DecodingOptions(max_steps=20, loop_repeats=0)).tokens
     assert out.shape[1] == 20
     for bad in (dict(eos_bias=float("inf")), dict(loop_repeats=1), dict(loop_repeats=-2), dict(loop_max_period=0)):
         with pytest.raises(ValueError):

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from _translator_fixtures import tiny_model
+from scorebridge.decoding import DecodingOptions, generate, generate_target
 from scorebridge.decoding.masks import slot_masks
-from scorebridge.decoding.search import DecodingOptions, generate_target
 from scorebridge.modality import Modality
 from scorebridge.tokens.layout import LengthLimits, Steps, decode, target_positions
 from scorebridge.tokens.vocabulary import Vocabulary
@@ -63,7 +63,7 @@ def test_every_target_decodes_with_greedy_and_top_p(model, target, method):
     options = DecodingOptions(method=method, temperature=1.5, top_p=0.95, seed=2, max_steps=24)
     out = generate_target(model, memory, pad, target, VOCAB, options)
     assert len(out) == 3
-    for steps in out:
+    for steps in (row.steps for row in out):
         assert len(steps) <= 24
         _check_steps(steps, target)
 
@@ -73,7 +73,7 @@ def test_sampled_images_reach_several_systems_and_columns(model):
     systems = []
     for seed in range(3):
         options = DecodingOptions(method="sample", temperature=3.0, seed=seed, max_steps=30)
-        for steps in generate_target(model, memory, pad, IMAGE, VOCAB, options):
+        for steps in (row.steps for row in generate_target(model, memory, pad, IMAGE, VOCAB, options)):
             _check_steps(steps, IMAGE)
             systems += decode(steps, VOCAB, as_target=True)
     assert len(systems) > 12  # more than one system per sequence on average
@@ -83,8 +83,8 @@ def test_sampled_images_reach_several_systems_and_columns(model):
 @pytest.mark.parametrize("target", list(Modality))
 def test_kv_cache_equals_full_recomputation_with_the_grammar(model, target):
     memory, pad = _memory(model, target)
-    runs = [generate_target(model, memory, pad, target, VOCAB,
-                            DecodingOptions(method="top_p", temperature=2.0, seed=1, max_steps=20, use_cache=cache))
+    runs = [[row.steps for row in generate_target(model, memory, pad, target, VOCAB, DecodingOptions(
+                method="top_p", temperature=2.0, seed=1, max_steps=20, use_cache=cache))]
             for cache in (True, False)]
     assert runs[0] == runs[1]
 
@@ -92,8 +92,9 @@ def test_kv_cache_equals_full_recomputation_with_the_grammar(model, target):
 def test_seeded_sampling_repeats_and_leaves_the_global_rng_alone(model):
     memory, pad = _memory(model, IMAGE)
     state = torch.random.get_rng_state()
-    runs = [generate_target(model, memory, pad, IMAGE, VOCAB,
-                            DecodingOptions(method="sample", seed=seed, temperature=3.0, max_steps=20))
+    runs = [[row.steps for row in generate_target(model, memory, pad, IMAGE, VOCAB,
+                                                  DecodingOptions(method="sample", seed=seed, temperature=3.0,
+                                                                  max_steps=20))]
             for seed in (7, 7, 8)]
     assert torch.equal(torch.random.get_rng_state(), state)
     assert runs[0] == runs[1]
@@ -104,14 +105,15 @@ def test_max_steps_is_capped_by_the_limits_and_the_model_positions():
     model = tiny_model(seed=3, vocab=VOCAB.size, max_x=8, max_y=3)
     memory, pad = _memory(model, Modality.AUDIO)
     options = DecodingOptions(max_steps=5000)
-    for steps in generate_target(model, memory, pad, Modality.AUDIO, VOCAB, options):
-        assert len(steps) <= 8  # max_x
+    for row in generate_target(model, memory, pad, Modality.AUDIO, VOCAB, options):
+        assert len(row.steps) <= 8  # max_x
     limits = LengthLimits(audio=6)
-    for steps in generate_target(model, memory, pad, Modality.AUDIO, VOCAB, options, limits):
-        assert len(steps) <= 5  # the limit counts SOS (and EOS)
+    for row in generate_target(model, memory, pad, Modality.AUDIO, VOCAB, options, limits):
+        assert len(row.steps) <= 5  # the limit counts SOS (and EOS)
     memory, pad = _memory(model, IMAGE, b=4)
     options = DecodingOptions(method="sample", temperature=3.0, max_steps=60)
-    for steps in generate_target(model, memory, pad, IMAGE, VOCAB, options, LengthLimits(image=40)):
+    for steps in (row.steps for row in generate_target(model, memory, pad, IMAGE, VOCAB, options,
+                                                       LengthLimits(image=40))):
         _check_steps(steps, IMAGE)
         assert len(steps) <= 38  # 40 with SOS and EOS
         assert steps.x.max() < 8 and steps.y.max() < 3  # the model's position tables
@@ -128,18 +130,17 @@ def test_mismatched_vocabulary_and_tiny_image_budget_raise(model):
 
 def test_generate_intersects_rules_with_fixed_masks_and_rejects_empty_rules(model):
     from scorebridge.decoding.grammar import TargetGrammar
-    from scorebridge.decoding.search import generate
 
     target = Modality.NOTATION
     memory, pad = _memory(model, target)
     grammar = TargetGrammar(VOCAB, target, max_steps=12, max_x=model.config.max_x, max_y=model.config.max_y)
     sos = torch.tensor([VOCAB.sos(target), 0, 0, 0])
-    index = list(Modality).index(target)
+    index = target.index
     fixed = slot_masks(VOCAB, target)
     fixed[0, VOCAB.block(target).start + 40:] = False  # only the first 40 LMX ids
     fixed[0, VOCAB.eos(target)] = False  # and never the end
     out = generate(model, memory, pad, index, sos, VOCAB.eos(target), fixed, DecodingOptions(max_steps=12),
-                   positions=grammar.positions, rules=grammar)
+                   positions=grammar.positions, rules=grammar).tokens
     assert out.shape == (3, 12, 4) and fixed[0][out[..., 0]].all() and (out[..., 1:] == VOCAB.pad).all()
 
     class Nothing:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from _model_fixtures import write_tiny_run
 from scorebridge import demo
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding import DecodingOptions
 from scorebridge.midi import read_midi
 from scorebridge.shipped import shipped_card, shipped_model_dir, weights_root
 from scorebridge.tokens.layout import LengthLimits

@@ -95,7 +95,7 @@ def test_results_carry_the_notes_for_the_studio(files, tmp_path, weights):
 
 
 def _fast():
-    from scorebridge.decoding.search import DecodingOptions
+    from scorebridge.decoding import DecodingOptions
 
     return DecodingOptions(max_steps=8)
 

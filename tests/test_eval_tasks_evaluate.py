@@ -20,7 +20,7 @@ from scorebridge.codecs.image import IMAGE_PRESETS, ImageCodec, save_image_codec
 from scorebridge.data.build import build
 from scorebridge.data.contract import BuildConfig, PieceSpec, piece_rng, sample_id
 from scorebridge.data.schema import Sample, ms_to_sample_floor
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.decoding import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.eval.codec_metrics import NoteScore
 from scorebridge.eval.runs import SerScores, TranscriptionScores

@@ -145,7 +145,7 @@ def test_translate_notation_to_compressed_audio_reads_back(tmp_path: Path, examp
 def test_long_audio_result_saves_ogg(tmp_path: Path) -> None:
     import numpy as np
 
-    from scorebridge.inference.longform import LongAudio
+    from scorebridge.inference.results import LongAudio
 
     if "OGG" not in sf.available_formats():
         pytest.skip("no OGG in this libsndfile")

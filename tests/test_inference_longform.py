@@ -1,4 +1,4 @@
-"""inference.longform and ScoreBridgeModel.translate_long on a tiny random model folder with tiny codecs (as in
+"""inference.longform and translate_long on a tiny random model folder with tiny codecs (as in
 test_api_model). Random weights give random output: these tests check windows, shapes, stitching, prefixes
 and alignment, never quality."""
 
@@ -15,21 +15,27 @@ from PIL import Image
 
 from _image_codec_fixtures import staff_image
 from _model_fixtures import write_tiny_run
-from scorebridge.api import LongAudio, PageTranslation, ScoreBridgeModel, Transcription, load_model
+from scorebridge.api import (
+    LongAudio,
+    LongImage,
+    PageTranslation,
+    ScoreBridgeModel,
+    Transcription,
+    load_model,
+    translate_long,
+)
 from scorebridge.codecs.audio import AUDIO_PRESETS
-from scorebridge.decoding.search import DecodingOptions, TargetGeneration
+from scorebridge.decoding import DecodingOptions, TargetGeneration
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.inference.longform import (
     LongformOptions,
-    audio_chunks,
-    cascade_alignment,
-    notation_to_audio,
+    midi_to_audio,
     read_aloud,
     read_systems,
-    synthesize,
     transcribe,
     via_notation,
 )
+from scorebridge.inference.stitch import audio_chunks, cascade_alignment, notation_to_audio
 from scorebridge.inference.windows import AlignmentSpan, CutRule, join_system_lmx, measure_ranges
 from scorebridge.midi import Note, read_midi
 from scorebridge.notation import lmx_to_musicxml
@@ -60,14 +66,14 @@ class Spy:
 
     def __init__(self, model: ScoreBridgeModel, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[tuple] = []
-        original = model.generate_batch
+        original = model.generate
 
         def spy(sources, target, options=FAST, **kw):
             outs = original(sources, target, options, **kw)
             self.calls += [(steps, kw.get("prefix"), out) for steps, out in zip(sources, outs, strict=True)]
             return outs
 
-        monkeypatch.setattr(model, "generate_batch", spy)
+        monkeypatch.setattr(model, "generate", spy)
 
 
 def test_audio_chunks_stream_a_file_in_windows(tmp_path: Path) -> None:
@@ -90,7 +96,7 @@ def test_transcribe_in_windows(model: ScoreBridgeModel, tmp_path: Path) -> None:
     assert isinstance(result, Transcription) and result.windows == 4
     assert all(isinstance(n, Note) and 0 <= n.onset <= n.offset <= 4000 for n in result.notes)
     sf.write(tmp_path / "long.wav", audio, RATE, subtype="FLOAT")
-    from_file = model.translate_long(tmp_path / "long.wav", to="midi", options=FAST, longform=LONG)
+    from_file = translate_long(model, tmp_path / "long.wav", to="midi", options=FAST, longform=LONG)
     assert from_file.notes == result.notes and from_file.windows == 4
     result.save(tmp_path / "out.mid")
     if result.notes:
@@ -108,7 +114,7 @@ def test_transcribe_shifts_each_window(model: ScoreBridgeModel, monkeypatch: pyt
 
     tokenizer = MidiTokenizer(model.vocab.config.midi)
     one_note = encode_midi(tokenizer.encode_window([Note(500, 700, 60, 80)], 0, 100), model.vocab)
-    monkeypatch.setattr(model, "generate_batch", lambda sources, target, options: [
+    monkeypatch.setattr(model, "generate", lambda sources, target, options: [
         TargetGeneration(one_note, None, "eos") for _ in sources])
     result = transcribe(model, tone(3.6), RATE, longform=LONG)
     # the last window is 0.6 s long: its note is cut at the end of the recording
@@ -116,10 +122,10 @@ def test_transcribe_shifts_each_window(model: ScoreBridgeModel, monkeypatch: pyt
     assert transcribe(model, tone(3.2), RATE, longform=LONG).notes == result.notes[:3]  # 3.5 s is past the end
 
 
-def test_synthesize_with_prefixes(model: ScoreBridgeModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_midi_to_audio_with_prefixes(model: ScoreBridgeModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     spy = Spy(model, monkeypatch)
     notes = [Note(0, 900, 60, 80), Note(700, 1500, 64, 90), Note(1900, 2500, 67, 70)]
-    result = synthesize(model, notes, options=DecodingOptions(max_steps=59), longform=LONG)
+    result = midi_to_audio(model, notes, options=DecodingOptions(max_steps=59), longform=LONG)
     assert isinstance(result, LongAudio) and result.windows == 3 and len(spy.calls) == 3
     assert result.sample_rate == RATE and result.audio.dtype == np.float32
     keep, overlap = 40, 10  # window starts 0.8 s apart = 40 frames; 0.2 s overlap = 10 frames
@@ -137,7 +143,7 @@ def test_synthesize_with_prefixes(model: ScoreBridgeModel, monkeypatch: pytest.M
     result.save(tmp_path / "out.wav")
     assert len(sf.read(tmp_path / "out.wav")[0]) == len(result.audio)
     with pytest.raises(InputError, match="no notes"):
-        synthesize(model, [], longform=LONG)
+        midi_to_audio(model, [], longform=LONG)
 
 
 def test_read_aloud_cuts_prefixes_and_alignment(model: ScoreBridgeModel, monkeypatch: pytest.MonkeyPatch,
@@ -170,7 +176,7 @@ def test_read_aloud_cuts_prefixes_and_alignment(model: ScoreBridgeModel, monkeyp
 
 
 def test_read_systems_page(model: ScoreBridgeModel, tmp_path: Path) -> None:
-    page = model.translate_long(systems(2), to="notation", options=DecodingOptions(max_steps=12), longform=LONG)
+    page = translate_long(model, systems(2), to="notation", options=DecodingOptions(max_steps=12), longform=LONG)
     assert isinstance(page, PageTranslation) and len(page.systems) == 2
     assert list(page.lmx) == join_system_lmx([s.lmx for s in page.systems])
     assert len(page.measures) == 2
@@ -210,14 +216,37 @@ def test_via_notation_on_random_output(model: ScoreBridgeModel, monkeypatch: pyt
 
 def test_translate_long_dispatch(model: ScoreBridgeModel, tmp_path: Path) -> None:
     Image.fromarray(systems(1)[0]).save(tmp_path / "s.png")
-    audio = model.translate_long([tmp_path / "s.png"], to="audio", options=FAST, longform=LONG)
+    audio = translate_long(model, [tmp_path / "s.png"], to="audio", options=FAST, longform=LONG)
     assert isinstance(audio, LongAudio) and len(audio.alignment) == 1
     assert audio.alignment[0].end == len(audio.audio)
-    one = model.translate_long(systems(1)[0], to="midi", options=FAST, longform=LONG)
+    one = translate_long(model, systems(1)[0], to="midi", options=FAST, longform=LONG)
     assert isinstance(one, PageTranslation) and len(one.systems) == 1
-    pair = model.translate_long((tone(1.5), RATE), to="midi", options=FAST, longform=LONG)
+    pair = translate_long(model, (tone(1.5), RATE), to="midi", options=FAST, longform=LONG)
     assert isinstance(pair, Transcription) and pair.windows == 2
+    image = translate_long(model, (tone(1.5), RATE), to="image", options=FAST, longform=LONG)
+    assert isinstance(image, LongImage) and image.windows == 2
+    assert image.image.shape == ((sum(s.shape[0] for s in image.systems), max(s.shape[1] for s in image.systems))
+                                 if image.systems else (0, 0))
     with pytest.raises(ValueError, match="no long-form path"):
-        model.translate_long("measure clef:G2", to="midi")
+        translate_long(model, "measure clef:G2", to="midi")
     with pytest.raises(ValueError, match="cascade"):
-        model.translate_long([Note(0, 100, 60)], to="audio", via="notation")
+        translate_long(model, [Note(0, 100, 60)], to="audio", via="notation")
+
+
+def test_the_one_window_model_never_imports_long_form_code() -> None:
+    """The calls go one way, longform -> model -> decoding: no module below long-form imports it."""
+    import ast
+
+    import scorebridge
+
+    root = Path(scorebridge.__file__).parent
+    below = [root / "inference" / f"{name}.py" for name in ("model", "results", "sources", "signal", "codecs",
+                                                            "windows", "stitch")]
+    below += [*(root / "decoding").glob("*.py"), *(root / "model").glob("*.py"), *(root / "tokens").glob("*.py")]
+    for path in below:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert "longform" not in name and not name.startswith(("scorebridge.api", "scorebridge.translate")), \
+                    f"{path.name} imports {name}"

@@ -104,15 +104,15 @@ def test_cross_attention_weights_of_chosen_layers():
     memory = model.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                           batch.src_pad)
     args = (memory, batch.src_pad, batch.tgt_tokens, batch.tgt_x, batch.tgt_y, batch.tgt_modality)
-    out = model.decode_with_attention(*args, attention_layers=[-1])
+    out = model.decode(*args, attention_layers=[-1])
     assert set(out.cross_attention) == {1}
     w = out.cross_attention[1]
     assert w.shape == (3, 7, 9)
     torch.testing.assert_close(w.sum(-1), torch.ones(3, 7))
     assert torch.all(w[1, :, -3:] == 0)  # padded source steps get no weight
-    torch.testing.assert_close(out.hidden, model.decode(*args))
+    torch.testing.assert_close(out.hidden, model.decode(*args).hidden)
     with pytest.raises(ValueError, match="outside"):
-        model.decode_with_attention(*args, attention_layers=[2])
+        model.decode(*args, attention_layers=[2])
 
 
 def test_presets_and_config_validation():

@@ -46,7 +46,7 @@ def client(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model_client(tmp_path_factory):
-    from scorebridge.decoding.search import DecodingOptions
+    from scorebridge.decoding import DecodingOptions
 
     limits = LengthLimits(image=1000, notation=50, midi=1000, audio=1000, image_columns=150)
     vocab = Vocabulary(VocabularyConfig(image_codebook_size=64, audio_codebook_size=64, max_image_height=16))

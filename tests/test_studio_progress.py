@@ -12,8 +12,8 @@ import soundfile as sf
 from _image_codec_fixtures import staff_image
 from _model_fixtures import AUDIO_RATE, write_tiny_run
 from scorebridge.api import ScoreBridgeModel, load_model
-from scorebridge.decoding.search import DecodingOptions
-from scorebridge.inference.longform import LongformOptions, read_aloud, read_systems, synthesize, transcribe
+from scorebridge.decoding import DecodingOptions
+from scorebridge.inference.longform import LongformOptions, midi_to_audio, read_aloud, read_systems, transcribe
 from scorebridge.midi import Note
 from scorebridge.modality import Modality
 from scorebridge.studio.work import SCALE, JobSpec, run_job
@@ -61,7 +61,7 @@ def test_each_window_of_a_recording_is_reported(model: ScoreBridgeModel) -> None
 def test_each_midi_window_is_reported_the_last_one_too(model: ScoreBridgeModel) -> None:
     calls = Calls()
     notes = [Note(0, 900, 60, 80), Note(700, 1500, 64, 90), Note(1900, 2500, 67, 70)]
-    result = synthesize(model, notes, options=FAST, longform=one_second(calls))
+    result = midi_to_audio(model, notes, options=FAST, longform=one_second(calls))
     assert result.windows == 3 and calls == [(1, 3), (2, 3), (3, 3)]
 
 

@@ -32,7 +32,7 @@ def decoding_options(args: argparse.Namespace, base=None):
     """A DecodingOptions from the flags given, over ``base`` (default: DecodingOptions())."""
     import dataclasses
 
-    from scorebridge.decoding.search import DecodingOptions
+    from scorebridge.decoding import DecodingOptions
 
     names = ("method", "temperature", "top_p", "seed", "max_steps", "eos_bias", "loop_repeats", "loop_max_period",
              "source_bound")

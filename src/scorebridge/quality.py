@@ -20,10 +20,13 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scorebridge.errors import InputError
 from scorebridge.modality import Modality
+
+if TYPE_CHECKING:  # reading figures needs no torch
+    from scorebridge.inference import ScoreBridgeModel
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +157,7 @@ def read_quality(folder: str | os.PathLike[str] | None) -> Quality:
     return Quality(parse_figures(data, path), shipped, folder)
 
 
-def model_quality(model: Any) -> Quality:
+def model_quality(model: ScoreBridgeModel) -> Quality:
     """The figures of a loaded ``ScoreBridgeModel``: from the folder it was loaded from (its codec lookup names
     it), else none."""
     folder = getattr(model, "folder", None) or getattr(getattr(model, "codecs", None), "model_dir", None)

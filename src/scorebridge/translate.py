@@ -17,10 +17,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from scorebridge.constants import WINDOW_MS
 from scorebridge.errors import InputError
 from scorebridge.fileio import check_distinct, check_output_location, write_text
+from scorebridge.filetypes import modality_of, readable, writable
 from scorebridge.limits import (
     LIMITS,
     check_audio_file,
@@ -30,20 +32,18 @@ from scorebridge.limits import (
     measure_midi_file,
 )
 from scorebridge.modality import Modality
+from scorebridge.quality import METRICS, Figure, Quality, direction_key, model_quality, quality_note
 from scorebridge.scorefile import write_musicxml
+
+if TYPE_CHECKING:  # the model and its options pull in torch: the deterministic routes never import them
+    from scorebridge.decoding import DecodingOptions
+    from scorebridge.inference import LongformOptions, ScoreBridgeModel
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
-MIDI_SUFFIXES = (".mid", ".midi")
-NOTATION_SUFFIXES = (".musicxml", ".xml", ".mxl", ".krn", ".abc", ".mei", ".lmx")
-INPUTS = {**dict.fromkeys(IMAGE_SUFFIXES, Modality.IMAGE), **dict.fromkeys(AUDIO_SUFFIXES, Modality.AUDIO),
-          **dict.fromkeys(MIDI_SUFFIXES, Modality.MIDI), **dict.fromkeys(NOTATION_SUFFIXES, Modality.NOTATION)}
-OUTPUTS = {".musicxml": Modality.NOTATION, ".xml": Modality.NOTATION, ".mxl": Modality.NOTATION,
-           ".lmx": Modality.NOTATION, ".mid": Modality.MIDI, ".midi": Modality.MIDI, ".wav": Modality.AUDIO,
-           ".flac": Modality.AUDIO, ".ogg": Modality.AUDIO, ".mp3": Modality.AUDIO, ".png": Modality.IMAGE,
-           ".pdf": Modality.IMAGE}
+# suffix -> modality of what translate reads and writes, from the one table (``scorebridge.filetypes``)
+INPUTS: dict[str, Modality] = {s: m for s in readable() if (m := modality_of(s)) is not None}
+OUTPUTS: dict[str, Modality] = {s: m for s in writable() if (m := modality_of(s, write=True)) is not None}
 
 # (source, target) -> {engine: what it does}; "model" routes need weights. `--engine auto` picks per direction
 # (``choose_engine``); ``ROUTES`` holds its pick when no model has a usable measured figure, which is today's case.
@@ -53,7 +53,7 @@ ENGINES: dict[tuple[Modality, Modality], dict[str, str]] = {
     (Modality.IMAGE, Modality.AUDIO): {"model": "model"},
     (Modality.AUDIO, Modality.MIDI): {"model": "model"},
     (Modality.AUDIO, Modality.NOTATION): {"model": "model, then the MIDI quantizer"},
-    (Modality.AUDIO, Modality.IMAGE): {"model": "model, window by window (10 s)"},
+    (Modality.AUDIO, Modality.IMAGE): {"model": f"model, window by window ({WINDOW_MS // 1000} s)"},
     (Modality.MIDI, Modality.AUDIO): {"fluidsynth": "FluidSynth (no model)", "model": "model"},
     (Modality.MIDI, Modality.NOTATION): {"quantizer": "the MIDI quantizer (no model)"},
     (Modality.MIDI, Modality.IMAGE): {"verovio": "the MIDI quantizer and Verovio (no model)"},
@@ -78,7 +78,7 @@ class EngineChoice:
     reason: str = ""
 
 
-def choose_engine(source: Modality, target: Modality, requested: str = "auto", quality: Any = None,
+def choose_engine(source: Modality, target: Modality, requested: str = "auto", quality: Quality | None = None,
                   where: Path | None = None) -> EngineChoice:
     """``requested`` (auto, model, fluidsynth, verovio) for this direction, or an InputError naming the engines
     that can do it. ``auto``: the only engine, or between the model and a deterministic engine the better
@@ -101,9 +101,8 @@ def choose_engine(source: Modality, target: Modality, requested: str = "auto", q
     return _auto(source, target, det, engines, quality)
 
 
-def _auto(source: Modality, target: Modality, det: str, engines: dict[str, str], quality: Any) -> EngineChoice:
-    from scorebridge.quality import Quality, direction_key
-
+def _auto(source: Modality, target: Modality, det: str, engines: dict[str, str],
+          quality: Quality | None) -> EngineChoice:
     quality = quality if quality is not None else Quality()
     key = direction_key(source, target)
     model, other = quality.headline(key), quality.headline(key, det)
@@ -118,9 +117,7 @@ def _auto(source: Modality, target: Modality, det: str, engines: dict[str, str],
                                            f"rather than the model, which {why} (--engine model uses the model)")
 
 
-def _better(a: Any, b: Any) -> bool:
-    from scorebridge.quality import METRICS
-
+def _better(a: Figure, b: Figure) -> bool:
     return METRICS[a.metric].better(a.value, b.value)
 
 
@@ -170,14 +167,14 @@ def output_modality(path: Path, to: Modality | None) -> Modality:
     return implied
 
 
-def plan(request: TranslateRequest, quality: Any = None) -> tuple[Modality, Modality, str]:
+def plan(request: TranslateRequest, quality: Quality | None = None) -> tuple[Modality, Modality, str]:
     """(source, target, engine) of a request, or a one-line InputError before any work is done. ``quality``: the
     figures of the model that would run (``scorebridge.quality``), for ``--engine auto``."""
     source, target, choice = plan_engine(request, quality)
     return source, target, choice.engine
 
 
-def plan_engine(request: TranslateRequest, quality: Any = None) -> tuple[Modality, Modality, EngineChoice]:
+def plan_engine(request: TranslateRequest, quality: Quality | None = None) -> tuple[Modality, Modality, EngineChoice]:
     """``plan`` with the whole ``EngineChoice`` (its key and auto's reason)."""
     if not request.input.is_file():
         raise InputError(request.input, "no such file")
@@ -234,14 +231,13 @@ def needs_model(engine: str) -> bool:
     return engine.startswith("model")
 
 
-def translate_file(request: TranslateRequest, model: Any = None, *, options: Any = None,
+def translate_file(request: TranslateRequest, model: ScoreBridgeModel | None = None, *,
+                   options: DecodingOptions | None = None,
                    progress: bool | Callable[[int, int], None] = True) -> TranslateResult:
     """Translate ``request.input`` into ``request.output`` (written atomically). ``model``: a
     ``ScoreBridgeModel`` for model routes (see ``plan``); its folder's held-out figures (``scorebridge.quality``)
     choose the engine under ``engine="auto"`` and word the result's ``notes``. ``progress``: a terminal bar
     (True), none (False), or a function called (done, total) after each window or system of a model route."""
-    from scorebridge.quality import Quality, model_quality
-
     quality = model_quality(model) if model is not None else Quality()
     source, target, choice = plan_engine(request, quality)
     result = _translate(request, model, source, target, choice.engine, options, progress)
@@ -249,18 +245,17 @@ def translate_file(request: TranslateRequest, model: Any = None, *, options: Any
 
 
 def route_notes(request: TranslateRequest, source: Modality, target: Modality, choice: EngineChoice,
-                quality: Any) -> tuple[str, ...]:
+                quality: Quality) -> tuple[str, ...]:
     """What the user should know of a route before trusting its result: how reliable the model is on it
     (``scorebridge.quality``), or why auto left the model out."""
-    from scorebridge.quality import quality_note
-
     if needs_model(choice.engine):
         return (quality_note(quality, source, target, request.via),)
     return (choice.reason,) if choice.reason else ()
 
 
-def _translate(request: TranslateRequest, model: Any, source: Modality, target: Modality, engine: str,
-               options: Any, progress: bool | Callable[[int, int], None]) -> TranslateResult:
+def _translate(request: TranslateRequest, model: ScoreBridgeModel | None, source: Modality, target: Modality,
+               engine: str, options: DecodingOptions | None,
+               progress: bool | Callable[[int, int], None]) -> TranslateResult:
     if source is Modality.NOTATION:  # no model, no torch import (seconds) for the deterministic routes
         return _from_notation(request, target, engine)
     if source is Modality.MIDI and target is not Modality.AUDIO:
@@ -270,33 +265,35 @@ def _translate(request: TranslateRequest, model: Any, source: Modality, target: 
 
         convert.render(request.input, "audio", request.output)
         return TranslateResult(source, target, engine, request.output)
-    if needs_model(engine) and model is None:
+    if model is None:
         raise InputError(request.input, f"{source} -> {target} needs a model (--weights)")
-    from scorebridge.inference.longform import LongformOptions
+    from scorebridge.decoding import DecodingOptions  # torch: model routes only
+    from scorebridge.inference import LongformOptions, audio_to_image, midi_to_audio, transcribe
 
-    report = progress if callable(progress) else None
-    kwargs: dict[str, Any] = {"longform": LongformOptions(progress=progress is True, report=report)}
-    if options is not None:
-        kwargs["options"] = options
+    longform = LongformOptions(progress=progress is True, report=progress if callable(progress) else None)
+    decoding = options if options is not None else DecodingOptions()
     out = request.output
     if source is Modality.IMAGE:
-        return _from_pages(request, model, target, engine, kwargs)
-    if source is Modality.AUDIO and target is Modality.IMAGE:
-        return _audio_to_image(request, model, options, report)
-    if source is Modality.AUDIO:
-        result = model.translate_long(request.input, to=Modality.MIDI, **kwargs)
-        if target is Modality.MIDI:
-            result.save(out)
-        else:
-            from scorebridge.midi.notation import midi_to_musicxml
-
-            write_musicxml(out, midi_to_musicxml(result.notes))
-        return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
+        return _from_pages(request, model, target, engine, decoding, longform)
     if source is Modality.MIDI:
-        result = model.translate_long(request.input, to=Modality.AUDIO, **kwargs)
+        result = midi_to_audio(model, request.input, options=decoding, longform=longform)
         result.save(out)
-        return TranslateResult(source, target, engine, out, problems=tuple(result.problems))
-    raise AssertionError((source, target))
+        return TranslateResult(source, target, engine, out, problems=result.problems)
+    if target is Modality.IMAGE:
+        image = audio_to_image(model, request.input, options=decoding, longform=longform)
+        if not image.systems:
+            raise InputError(request.input, f"the model generated no complete image system in {image.windows} "
+                                            f"windows")
+        image.save(out)
+        return TranslateResult(source, target, engine, out, systems=len(image.systems), problems=image.problems)
+    notes = transcribe(model, request.input, options=decoding, longform=longform)
+    if target is Modality.MIDI:
+        notes.save(out)
+    else:
+        from scorebridge.midi.notation import midi_to_musicxml
+
+        write_musicxml(out, midi_to_musicxml(notes.notes))
+    return TranslateResult(source, target, engine, out, problems=notes.problems)
 
 
 def _midi_to_notation(request: TranslateRequest, target: Modality, engine: str) -> TranslateResult:
@@ -314,35 +311,6 @@ def _midi_to_notation(request: TranslateRequest, target: Modality, engine: str) 
     else:
         write_musicxml(out, xml)
     return TranslateResult(Modality.MIDI, target, engine, out)
-
-
-WINDOW_MS = 10_000
-
-
-def _audio_to_image(request: TranslateRequest, model: Any, options: Any,
-                    report: Callable[[int, int], None] | None = None) -> TranslateResult:
-    """Each 10 s window of the recording becomes the system(s) the model generates for it, stacked into one PNG."""
-    from PIL import Image
-
-    from scorebridge.decoding.search import DecodingOptions
-    from scorebridge.fileio import atomic_path
-    from scorebridge.inference.longform import audio_chunks
-    from scorebridge.inference.results import stack_systems
-
-    rate, count, chunks = audio_chunks(request.input, None, WINDOW_MS)
-    systems, problems = [], []
-    for i, chunk in enumerate(chunks):
-        result = model.translate((chunk, rate), to=Modality.IMAGE, options=options or DecodingOptions())
-        systems += list(result.systems)
-        problems += [f"window {i}: {p}" for p in result.problems]
-        if report is not None:
-            report(i + 1, count)
-    if not systems:
-        raise InputError(request.input, f"the model generated no complete image system in {count} windows")
-    with atomic_path(request.output) as tmp:
-        Image.fromarray(stack_systems(systems)).save(tmp, format="PNG")
-    return TranslateResult(Modality.AUDIO, Modality.IMAGE, ROUTES[Modality.AUDIO, Modality.IMAGE], request.output,
-                           systems=len(systems), problems=tuple(problems))
 
 
 SILENCE_DBFS = -60.0
@@ -364,8 +332,9 @@ def check_not_silent(path: Path, threshold_dbfs: float = SILENCE_DBFS) -> None:
     raise InputError(path, f"the recording is silent (no sample above {threshold_dbfs:.0f} dBFS)")
 
 
-def _from_pages(request: TranslateRequest, model: Any, target: Modality, engine: str,
-                kwargs: dict[str, Any]) -> TranslateResult:
+def _from_pages(request: TranslateRequest, model: ScoreBridgeModel, target: Modality, engine: str,
+                options: DecodingOptions, longform: LongformOptions) -> TranslateResult:
+    from scorebridge.inference import translate_long
     from scorebridge.pages import iter_pages, page_systems
 
     systems, pages = [], 0
@@ -375,7 +344,7 @@ def _from_pages(request: TranslateRequest, model: Any, target: Modality, engine:
     if not systems:
         raise InputError(request.input, "no staves found on any page")
     via = request.via if target is Modality.AUDIO else "direct"
-    result = model.translate_long(systems, to=target, via=via, **kwargs)
+    result = translate_long(model, systems, to=target, via=via, options=options, longform=longform)
     result.save(request.output)
     alignment = None
     if request.align is not None:
@@ -435,9 +404,10 @@ def _first_page_png(score: Path, out: Path, tmp: Path) -> None:
             shutil.copyfile(png, part)
 
 
-def load_translation_model(weights: str | os.PathLike[str] | None, device: str, codecs: str | None = None) -> Any:
+def load_translation_model(weights: str | os.PathLike[str] | None, device: str,
+                           codecs: str | None = None) -> ScoreBridgeModel:
     """The model at ``weights``, or the shipped one when None; ``device`` may be ``auto``."""
-    from scorebridge.api import load_model
+    from scorebridge.inference import load_model
     from scorebridge.runtime import resolve_device
 
     return load_model(weights, device=resolve_device(device), codecs=codecs)

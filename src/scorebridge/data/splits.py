@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from scorebridge.errors import InputError
 
@@ -98,3 +102,13 @@ def olimpic_split(corpus: Path) -> OlimpicSplit:
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(folder, f"cannot read the OLiMPiC split files ({exc})") from exc
     return OlimpicSplit(split, frozenset(str(i) for i in ignored), frozenset(held))
+
+
+def spread(items: Sequence[Any], n: int | None) -> list[Any]:
+    """``n`` items evenly spaced over ``items`` (all of them for None or when there are fewer), in order: the
+    samples an evaluation or a validation takes from a split."""
+    if n is None or len(items) <= n:
+        return list(items)
+    if n < 1:
+        return []
+    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]

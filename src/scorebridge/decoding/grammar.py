@@ -10,7 +10,7 @@ first, mirroring ``tokens.layout`` so that decoding produces exactly what traini
   open (c % h != 0 or c == 0); at a column boundary (c % h == 0, c > 0) another column, SEP or EOS. A system
   ends at ``LengthLimits.image_columns`` columns, and never outgrows the model's position tables (column x <
   max_x, row y < max_y). Code step i of a system sits at x = i // h, y = i % h; markers at 0.
-- slots 1..: PAD after a marker in slot 0, else codebook k (image, audio) or PAD (``masks.step_masks``).
+- slots 1..: PAD after a marker in slot 0, else codebook k (image, audio) or PAD (``other_slots``).
 
 Image choices also respect the step budget: a height, a new column or a SEP is allowed only when the system
 (or the next one) can still be finished and the EOS step still fits, so a generated image always ends with EOS

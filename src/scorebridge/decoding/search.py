@@ -9,9 +9,8 @@ RNG inside inference).
 
 Long-form work adds two things: a forced target ``prefix`` (steps fed verbatim after SOS, checked against the
 masks and rules, before free generation; the reference's audio-prefix conditioning) and the cross-attention
-weights of chosen decoder layers for every output step (`generate_with_attention`,
-`generate_target_with_attention`), from which the long-form layer finds where the output moves to the next
-system.
+weights of chosen decoder layers for every output step (``attention_layers`` of `generate` and
+`generate_target`), from which the long-form layer finds where the output moves to the next system.
 """
 
 from __future__ import annotations
@@ -155,12 +154,11 @@ def _slot_allowed(k: int, masks: Tensor | None, ruled: Tensor | None, done: Tens
 
 @dataclass(frozen=True)
 class Generation:
-    """What `generate_with_attention` returns: ``tokens`` (B, T, n_slots) as `generate` returns them (the
-    forced prefix first), and for each requested decoder layer its cross-attention weights (B, T, S), averaged
-    over heads: row i holds the weights the decoder used while choosing output step i (for a prefix step, while
-    it would have chosen it). Rows after a sequence's end are meaningless. ``ends``: why each sequence ended
-    (one of ``stopping.END_REASONS``); ``lengths``: its steps up to its end (the EOS step included), the
-    steps after that are PAD."""
+    """What `generate` returns: ``tokens`` (B, T, n_slots), the forced prefix first, and for each requested
+    decoder layer its cross-attention weights (B, T, S), averaged over heads: row i holds the weights the
+    decoder used while choosing output step i (for a prefix step, while it would have chosen it). Rows after a
+    sequence's end are meaningless. ``ends``: why each sequence ended (one of ``stopping.END_REASONS``);
+    ``lengths``: its steps up to its end (the EOS step included), the steps after that are PAD."""
 
     tokens: Tensor
     cross_attention: dict[int, Tensor]
@@ -200,7 +198,8 @@ def _check_prefix_step(step: Tensor, seq: Tensor, p: int, masks: Tensor | None, 
 def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: Tensor | int, sos_step: Tensor,
              eos_id: int, slot_masks: Tensor | None, options: DecodingOptions,
              positions: PositionFn | None = None, rules: StepRules | None = None,
-             prefix: Tensor | None = None, row_limits: Tensor | None = None) -> Tensor:
+             prefix: Tensor | None = None, attention_layers: Sequence[int] = (),
+             row_limits: Tensor | None = None) -> Generation:
     """Decode target steps for an encoded source batch (`memory`, `src_pad` from `model.encode`).
 
     `sos_step` (n_slots,) starts every sequence; a sequence ends with the first step whose slot 0 is `eos_id`.
@@ -209,24 +208,14 @@ def generate(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: T
     with `slot_masks` when both are given (at least one is needed). `positions` gives the (x, y) of each new
     step (default: x = step index, y = 0). `prefix` (P, n_slots) or (B, P, n_slots): steps forced after SOS
     before free generation (each must be allowed by the masks and rules, none may be EOS); they count towards
-    `options.max_steps`. `row_limits` (B,): each sequence's own step limit (below max_steps it ends there as
-    ``source_length``). ``options.eos_bias`` and ``options.loop_repeats`` apply as given (`generate_target`
-    turns loops off for image and audio targets). Returns (B, T, n_slots) token ids, the prefix then the
-    generated steps up to each sequence's end (an EOS step is written [EOS, PAD, ...]), PAD (0) after it;
-    T <= options.max_steps. The model runs in eval mode (its mode is restored afterwards)."""
-    return generate_with_attention(model, memory, src_pad, tgt_modality, sos_step, eos_id, slot_masks, options,
-                                   positions, rules, prefix, row_limits=row_limits).tokens
-
-
-@torch.no_grad()
-def generate_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, tgt_modality: Tensor | int,
-                            sos_step: Tensor, eos_id: int, slot_masks: Tensor | None, options: DecodingOptions,
-                            positions: PositionFn | None = None, rules: StepRules | None = None,
-                            prefix: Tensor | None = None, attention_layers: Sequence[int] = (),
-                            row_limits: Tensor | None = None) -> Generation:
-    """`generate`, also returning the cross-attention weights of ``attention_layers`` (negative indices count
-    from the top) for every output step, prefix steps included, and why each sequence ended (see
-    `Generation`)."""
+    `options.max_steps`. `attention_layers`: decoder layers (negative indices count from the top) whose
+    cross-attention weights are kept for every output step, prefix steps included (none by default: every
+    layer stays on the fused kernel). `row_limits` (B,): each sequence's own step limit (below max_steps it
+    ends there as ``source_length``). ``options.eos_bias`` and ``options.loop_repeats`` apply as given
+    (`generate_target` turns loops off for image and audio targets). Returns a `Generation`: tokens
+    (B, T, n_slots), the prefix then the generated steps up to each sequence's end (an EOS step is written
+    [EOS, PAD, ...]), PAD (0) after it, T <= options.max_steps; the weights; why and where each row ended. The
+    model runs in eval mode (its mode is restored afterwards)."""
     cfg = model.config
     b, device = memory.shape[0], memory.device
     if slot_masks is None and rules is None:
@@ -268,11 +257,11 @@ def generate_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, 
     try:
         for _ in range(options.max_steps - n_prefix):
             if cache is not None:
-                out = model.decode_with_attention(memory, src_pad, seq[:, fed:], x[:, fed:], y[:, fed:], modality,
-                                                  cache, attention_layers)
+                out = model.decode(memory, src_pad, seq[:, fed:], x[:, fed:], y[:, fed:], modality, cache,
+                                   attention_layers)
                 new = seq.shape[1] - fed
             else:
-                out = model.decode_with_attention(memory, src_pad, seq, x, y, modality, None, attention_layers)
+                out = model.decode(memory, src_pad, seq, x, y, modality, None, attention_layers)
                 new = seq.shape[1] - fed
             fed = seq.shape[1]
             for layer, weights in out.cross_attention.items():
@@ -360,8 +349,8 @@ class _StopState:
 
 @dataclass(frozen=True, eq=False)
 class TargetGeneration:
-    """One row of `generate_target_with_attention`: the target ``steps`` (as `generate_target` returns them),
-    ``attention`` (len(steps), S) float32, the cross-attention weights of the chosen layers averaged over
+    """One row of `generate_target`: the target ``steps`` (SOS and EOS stripped), ``attention``
+    (len(steps), S) float32, the cross-attention weights of the chosen layers averaged over
     layers and heads, row i for step i (None when no layers were chosen), and ``end``, why decoding stopped
     (one of ``stopping.END_REASONS``)."""
 
@@ -371,10 +360,12 @@ class TargetGeneration:
 
 
 def generate_target(model: Translator, memory: Tensor, src_pad: Tensor, target: Modality, vocab: Vocabulary,
-                    options: DecodingOptions, limits: LengthLimits = DEFAULT_LIMITS,
-                    prefix: Steps | None = None, source: SourceLength | None = None) -> list[Steps]:
+                    options: DecodingOptions, limits: LengthLimits = DEFAULT_LIMITS, prefix: Steps | None = None,
+                    attention_layers: Sequence[int] = (), source: SourceLength | None = None
+                    ) -> list[TargetGeneration]:
     """Decode one target per batch row; returns each row's generated target as layout Steps (SOS and EOS
-    stripped, positions from target_positions), ready for tokens.layout.decode(steps, vocab, as_target=True).
+    stripped, positions from target_positions, ready for tokens.layout.decode(steps, vocab, as_target=True)),
+    with the cross-attention weights of ``attention_layers`` and why the row ended (`TargetGeneration`).
 
     Every step follows the target's grammar (``decoding.grammar``), so image targets come out as whole systems
     ending on a column boundary. ``options.max_steps`` is capped by ``limits.max_steps(target) - 1`` (the limit
@@ -384,17 +375,6 @@ def generate_target(model: Translator, memory: Tensor, src_pad: Tensor, target: 
     towards the step limit and must follow the grammar (ValueError otherwise). ``source``: the sources'
     modality and lengths, for the length bound of ``options.source_bound`` (no bound without it). Loop
     detection (``options.loop_repeats``) applies to LMX and MIDI targets only."""
-    return [row.steps for row in generate_target_with_attention(model, memory, src_pad, target, vocab, options,
-                                                                limits, prefix, source=source)]
-
-
-def generate_target_with_attention(model: Translator, memory: Tensor, src_pad: Tensor, target: Modality,
-                                   vocab: Vocabulary, options: DecodingOptions,
-                                   limits: LengthLimits = DEFAULT_LIMITS, prefix: Steps | None = None,
-                                   attention_layers: Sequence[int] = (),
-                                   source: SourceLength | None = None) -> list[TargetGeneration]:
-    """`generate_target`, with each row's cross-attention weights of ``attention_layers`` and why it ended (see
-    `TargetGeneration`)."""
     target = Modality(target)
     cfg = model.config
     if vocab.size != cfg.vocab_size or vocab.n_slots != cfg.n_slots:
@@ -418,9 +398,9 @@ def generate_target_with_attention(model: Translator, memory: Tensor, src_pad: T
     if options.source_bound and source is not None and target is not Modality.IMAGE:
         # image targets end on a column boundary, which only the grammar's own budget can promise
         row_limits = row_step_limits(source.modality, target, source.units, n)
-    gen = generate_with_attention(model, memory, src_pad, list(Modality).index(target), sos, vocab.eos(target),
-                                  None, run, positions=grammar.positions, rules=grammar, prefix=forced,
-                                  attention_layers=attention_layers, row_limits=row_limits)
+    gen = generate(model, memory, src_pad, target.index, sos, vocab.eos(target), None, run,
+                   positions=grammar.positions, rules=grammar, prefix=forced, attention_layers=attention_layers,
+                   row_limits=row_limits)
     out = gen.tokens
     rows = torch.cat([sos.to(out.device).expand(out.shape[0], 1, -1), out], dim=1).cpu().numpy()
     cut = {why: [i for i, end in enumerate(gen.ends) if end == why] for why in END_REASONS[1:]}

@@ -17,8 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from scorebridge.data.schema import Sample
-from scorebridge.decoding.search import DecodingOptions
-from scorebridge.decoding.stopping import end_counts
+from scorebridge.decoding import DecodingOptions, end_counts
 from scorebridge.errors import InputError
 from scorebridge.eval.alignment import aligned_onset_f1
 from scorebridge.eval.codec_metrics import NoteScore, mel_distance, note_f1_with_offsets, onset_f1
@@ -26,6 +25,7 @@ from scorebridge.eval.omr_errors import ErrorBreakdown, classify_errors, drop_tu
 from scorebridge.eval.pieces import TruthWindow, decode_piece_window, join_truth_windows, stitch_piece
 from scorebridge.eval.report import SkippedSample
 from scorebridge.eval.ser import edit_distance
+from scorebridge.inference import ScoreBridgeModel, Translation
 from scorebridge.midi.notes import Note
 from scorebridge.midi.tokenizer import MidiTokenizer
 from scorebridge.midi.windows import DecodedWindow
@@ -64,7 +64,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def translate_or_reason(model: Any, source: Any, src: Modality, target: Modality, options: DecodingOptions) -> Any:
+def translate_or_reason(model: ScoreBridgeModel, source: Any, src: Modality, target: Modality,
+                        options: DecodingOptions) -> Translation | str:
     """The model's Translation of one window, or the reason (str) it cannot take the source."""
     try:
         return model.translate(source, to=target, source_modality=src, options=options)
@@ -155,7 +156,7 @@ class SerTally:
             ends=end_counts(r.end for r in self.rows), readback_ends=readback)
 
 
-def run_omr(model: Any, samples: Iterable[Sample], options: DecodingOptions) -> Outcome:
+def run_omr(model: ScoreBridgeModel, samples: Iterable[Sample], options: DecodingOptions) -> Outcome:
     """Image -> LMX, SER against the sample's LMX."""
     tally, skipped = SerTally(), []
     for s in samples:
@@ -169,7 +170,7 @@ def run_omr(model: Any, samples: Iterable[Sample], options: DecodingOptions) -> 
     return Outcome(scores, len(tally.rows), skipped, [describe_ends(scores.ends)])
 
 
-def run_readback(model: Any, samples: Iterable[Sample], source: Modality, options: DecodingOptions,
+def run_readback(model: ScoreBridgeModel, samples: Iterable[Sample], source: Modality, options: DecodingOptions,
                  readback: DecodingOptions) -> Outcome:
     """Audio or LMX -> image, the image read back by the same model's OMR (``readback`` options), SER against
     the sample's LMX. The generated systems are read back as one stacked image, as a user would pass it."""
@@ -234,7 +235,7 @@ def truth_window(s: Sample) -> TruthWindow:
     return TruthWindow(int(s.start_ms or 0), int(s.end_ms or 0), tuple(s.notes or ()), s.tied_in)
 
 
-def transcribe_piece(model: Any, windows: Sequence[Sample], options: DecodingOptions,
+def transcribe_piece(model: ScoreBridgeModel, windows: Sequence[Sample], options: DecodingOptions,
                      tokenizer: MidiTokenizer) -> tuple[list[Note], int, list[str | None]] | str:
     """The stitched predicted notes of a piece's windows, the count of decoding problems and why each window's
     decoding stopped, or why a window cannot be taken (the piece is then skipped whole: a hole would score as
@@ -257,7 +258,8 @@ def transcribe_piece(model: Any, windows: Sequence[Sample], options: DecodingOpt
     return stitch_piece(tokenizer, decoded), problems, ends
 
 
-def run_transcription(model: Any, pieces: Iterable[tuple[str, list[Sample]]], options: DecodingOptions) -> Outcome:
+def run_transcription(model: ScoreBridgeModel, pieces: Iterable[tuple[str, list[Sample]]],
+                      options: DecodingOptions) -> Outcome:
     """Audio -> MIDI per window, pieces joined, F1 per piece, averaged over pieces."""
     tokenizer = MidiTokenizer(model.vocab.config.midi)
     rows: list[PieceScore] = []
@@ -333,7 +335,7 @@ def fit_audio(reference: np.ndarray, reference_rate: int, generated: np.ndarray,
     return ref, est
 
 
-def run_audio_generation(model: Any, samples: Iterable[Sample], source: Modality, options: DecodingOptions,
+def run_audio_generation(model: ScoreBridgeModel, samples: Iterable[Sample], source: Modality, options: DecodingOptions,
                          judge: Judge) -> Outcome:
     """Image or MIDI -> audio; the judge transcribes it; onset F1 direct and aligned (+ mel for MIDI)."""
     rows: list[AudioSample] = []

@@ -44,12 +44,15 @@ import numpy as np
 from scorebridge.checkpoint import config_to_dict, read_checkpoint_meta
 from scorebridge.data.dataset import load_manifest
 from scorebridge.data.schema import Sample, from_record
-from scorebridge.decoding.search import DecodingOptions
+from scorebridge.data.splits import spread
+from scorebridge.decoding import DecodingOptions
 from scorebridge.errors import InputError, ScorebridgeError
 from scorebridge.eval import runs
 from scorebridge.eval.report import DataInfo, EvalReport, ModelInfo, SkippedSample, package_versions
+from scorebridge.inference import ScoreBridgeModel, load_model
 from scorebridge.midi.notes import Note
 from scorebridge.modality import Modality
+from scorebridge.model.translator import CHECKPOINT_KIND
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +129,6 @@ class Selection:
     data: tuple[DataInfo, ...]
 
 
-def spread(items: Sequence[Any], n: int | None) -> list[Any]:
-    """``n`` items evenly spaced over ``items`` (all of them for None or when there are fewer), in order."""
-    if n is None or len(items) <= n:
-        return list(items)
-    if n < 1:
-        return []
-    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
-
-
 def _usable(row: dict[str, Any], spec: TaskSpec, split: str) -> bool:
     return row["split"] == split and row["kind"] == spec.kind and set(spec.needs) <= set(row.get("modalities", ()))
 
@@ -197,9 +191,7 @@ def stream_pieces(rows: Sequence[tuple[Path, dict[str, Any]]], missing: list[Ski
 
 
 # ---------------------------------------------------------------- the model
-def _load(model: Any, device: str) -> tuple[Any, ModelInfo]:
-    from scorebridge.api import ScoreBridgeModel, load_model
-    from scorebridge.model.translator import CHECKPOINT_KIND
+def _load(model: str | os.PathLike[str] | ScoreBridgeModel, device: str) -> tuple[ScoreBridgeModel, ModelInfo]:
 
     if isinstance(model, ScoreBridgeModel):
         loaded, path, step = model, None, None
@@ -212,7 +204,7 @@ def _load(model: Any, device: str) -> tuple[Any, ModelInfo]:
     return loaded, info
 
 
-def _check_codecs(model: Any, spec: TaskSpec) -> None:
+def _check_codecs(model: ScoreBridgeModel, spec: TaskSpec) -> None:
     """Load the codecs the task needs before any sample, so a missing one fails at once instead of skipping
     every sample."""
     for modality in {spec.source, spec.target} | ({Modality.IMAGE} if spec.readback else set()):
@@ -228,8 +220,8 @@ def _progress(items: Any, total: int, enabled: bool, desc: str, unit: str) -> An
 
 
 # ---------------------------------------------------------------- evaluate
-def evaluate(task: str, data_dirs: Sequence[str | os.PathLike[str]], model: Any, *, split: str = "test",
-             limit: int | None = None, options: DecodingOptions = DEFAULT_OPTIONS,
+def evaluate(task: str, data_dirs: Sequence[str | os.PathLike[str]], model: str | os.PathLike[str] | ScoreBridgeModel,
+             *, split: str = "test", limit: int | None = None, options: DecodingOptions = DEFAULT_OPTIONS,
              judge: str | runs.Judge | None = None, progress: bool = True, device: str = "cpu") -> EvalReport:
     """Run ``task`` (a key of ``TASKS``) on the ``split`` samples of the built datasets ``data_dirs``.
 

@@ -1,9 +1,11 @@
-"""Long-form translation over one-window `ScoreBridgeModel` calls: long recordings, long MIDI, whole pages.
+"""Long-form translation: functions over a one-window `ScoreBridgeModel` for long recordings, long MIDI, whole
+pages. ``translate_long`` picks one by the source and target:
 
-- `transcribe`: audio -> notes in consecutive windows (default 10 s), each window's MIDI tokens decoded at the
-  window's start tick and stitched across windows with the tokenizer's ties. A path is read window by window
-  from a soundfile stream: memory stays bounded for hours of audio.
-- `synthesize`: notes -> audio in overlapping MIDI windows; each window's output starts with the audio the
+- `transcribe`: audio -> notes in consecutive windows (default ``constants.WINDOW_MS``), each window's MIDI tokens
+  decoded at the window's start tick and stitched across windows with the tokenizer's ties. A path is read
+  window by window from a soundfile stream: memory stays bounded for hours of audio.
+- `audio_to_image`: audio -> the systems the model writes for each window, stacked into one image.
+- `midi_to_audio`: notes -> audio in overlapping MIDI windows; each window's output starts with the audio the
   previous window made for the overlap (a forced prefix), and keeps the frames up to the next window's start.
 - `read_aloud`: system images -> audio with the sliding two-system window and cross-attention cuts (the
   reference's Contin-U, u-must.md §9.6), with an `AlignmentSpan` per system.
@@ -12,38 +14,57 @@
 - `via_notation`: the cascade baseline: `read_systems` -> MusicXML -> MIDI (Verovio) -> FluidSynth.
 
 Windows that do not depend on one another are decoded ``LongformOptions.batch_size`` at a time in one batched
-search (``ScoreBridgeModel.generate_batch``; each row ends on its own): the windows of `transcribe`, the systems of
-`read_systems` (and so of `via_notation`), and the windows of `synthesize` when ``midi_overlap_ms`` is 0. A window
-forced to start with the previous window's output (`synthesize` with an overlap, every window of `read_aloud`)
-waits for it: those run one by one. Greedy results do not depend on the batch size.
+search (``ScoreBridgeModel.generate``; each row ends on its own): the windows of `transcribe` and
+`audio_to_image`, the systems of `read_systems` (and so of `via_notation`), and the windows of `midi_to_audio`
+when ``midi_overlap_ms`` is 0. A window forced to start with the previous window's output (`midi_to_audio` with
+an overlap, every window of `read_aloud`) waits for it: those run one by one. Greedy results do not depend on
+the batch size.
 
-The planning, cutting, stitching and alignment rules are pure functions in `inference.windows`.
+The planning, cutting, stitching and alignment rules are pure functions in ``inference.windows``; reading,
+decoding and the cascade's audio are in ``inference.stitch``; the results in ``inference.results``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from scorebridge.constants import AUDIO_SAMPLE_RATE, MIDI_TICK_MS, MIDI_TICKS_PER_SECOND
-from scorebridge.decoding.search import DecodingOptions
-from scorebridge.errors import InputError, ScorebridgeError
-from scorebridge.fileio import write_text
-from scorebridge.inference.results import MidiTranslation, NotationTranslation, Translation
+from scorebridge.constants import AUDIO_SAMPLE_RATE, MIDI_TICK_MS, MIDI_TICKS_PER_SECOND, WINDOW_MS
+from scorebridge.decoding import DecodingOptions
+from scorebridge.errors import InputError
+from scorebridge.filetypes import RASTER_SUFFIXES
+from scorebridge.inference.model import ScoreBridgeModel, as_modality
+from scorebridge.inference.results import (
+    DECODE_CHUNK_FRAMES,
+    ImageTranslation,
+    LongAudio,
+    LongImage,
+    MidiTranslation,
+    NotationTranslation,
+    PageTranslation,
+    Transcription,
+    Translation,
+    decode_audio_codes,
+    stack_systems,
+)
 from scorebridge.inference.signal import image_patch_grid, read_feature_source
-from scorebridge.inference.sources import as_path, image_codes, read_source
+from scorebridge.inference.sources import as_path, image_codes, infer_modality, read_source
+from scorebridge.inference.stitch import (
+    audio_chunks,
+    audio_codes_of,
+    cascade_alignment,
+    clip_notes,
+    notation_to_audio,
+    page_notes,
+    prefix_steps,
+)
 from scorebridge.inference.windows import (
-    AlignmentSpan,
     CutRule,
     alignment_spans,
     batches,
@@ -53,19 +74,15 @@ from scorebridge.inference.windows import (
     measure_ranges,
     ms_to_samples,
     plan_midi_windows,
-    plan_spans,
     prefix_length,
     source_spans,
     system_windows,
 )
-from scorebridge.midi import MidiTokenizer, Note, read_midi, write_midi
+from scorebridge.midi import MidiTokenizer, read_midi
 from scorebridge.midi.notes import ms_to_tick
 from scorebridge.modality import Modality
 from scorebridge.notation import lmx_to_musicxml
-from scorebridge.tokens.layout import Steps, decode_audio, decode_midi, encode, encode_audio, encode_features
-
-if TYPE_CHECKING:
-    from scorebridge.api import ScoreBridgeModel
+from scorebridge.tokens.layout import Steps, decode_midi, encode, encode_features
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +99,12 @@ class LongformOptions:
     results are the same for every size; sampled ones draw all rows of a batch from one generator); ``report``:
     called (done, total) for each window/system as its batch finishes."""
 
-    window_ms: int = 10_000
+    window_ms: int = WINDOW_MS
     midi_overlap_ms: int = 2_000
     cut: CutRule = CutRule()
     prefix_divisor: int = 5
     attention_layers: tuple[int, ...] = (-2,)
-    decode_chunk_frames: int = 4096
+    decode_chunk_frames: int = DECODE_CHUNK_FRAMES
     progress: bool = True
     batch_size: int = 4
     report: Callable[[int, int], None] | None = None
@@ -115,84 +132,68 @@ class LongformOptions:
 DEFAULT_LONGFORM = LongformOptions()
 
 
-# results -----------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class Transcription:
-    """Notes of a whole recording (ms from its start), how many windows it took, and decoding problems."""
-
-    notes: tuple[Note, ...]
-    windows: int
-    problems: tuple[str, ...] = ()
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        if Path(path).suffix.lower() not in (".mid", ".midi"):
-            raise InputError(path, "write a transcription as .mid or .midi")
-        write_midi(self.notes, path)  # atomic
-        return Path(path)
+LongResult = Transcription | LongAudio | LongImage | PageTranslation
 
 
-@dataclass(frozen=True, eq=False)
-class LongAudio:
-    """Float32 mono ``audio`` at ``sample_rate``; ``alignment``: the span of each system, in order, when the
-    source was a list of systems."""
+def translate_long(model: ScoreBridgeModel, source: Any, to: Modality | str, *,
+                   source_modality: Modality | str | None = None, options: DecodingOptions = DEFAULT_OPTIONS,
+                   longform: LongformOptions = DEFAULT_LONGFORM, via: str = "direct", sample_rate: int | None = None,
+                   measures: Sequence[tuple[int, int] | None] | None = None) -> LongResult:
+    """Translate a long ``source`` window by window with ``model``:
 
-    audio: np.ndarray = field(repr=False)
-    sample_rate: int
-    windows: int
-    alignment: tuple[AlignmentSpan, ...] = ()
-    problems: tuple[str, ...] = ()
+    - audio (a path, or samples with ``sample_rate``) -> midi: `transcribe`, a Transcription; -> image:
+      `audio_to_image`, a LongImage;
+    - MIDI (a .mid path or Notes) -> audio: `midi_to_audio`, a LongAudio;
+    - system images (a list of uint8 arrays or image paths, reading order; one image counts as a list of
+      one) -> notation or midi: `read_systems`, a PageTranslation; -> audio: `read_aloud` (``via="direct"``)
+      or the cascade `via_notation` (``via="notation"``), a LongAudio with its alignment (``measures``: each
+      system's measure range, for the direct path).
 
-    def alignment_json(self) -> dict[str, Any]:
-        return {"sample_rate": self.sample_rate, "samples": int(len(self.audio)),
-                "systems": [span.to_json(self.sample_rate) for span in self.alignment]}
+    Other pairs raise ValueError (use ``model.translate`` for one window)."""
+    target = as_modality(to, "to")
+    systems = _system_list(source)
+    if systems is not None:
+        src = Modality.IMAGE
+    else:
+        src = infer_modality(source) if source_modality is None else as_modality(source_modality, "source_modality")
+    if via not in ("direct", "notation"):
+        raise ValueError(f"via must be 'direct' or 'notation', got {via!r}")
+    if via == "notation" and (src, target) != (Modality.IMAGE, Modality.AUDIO):
+        raise ValueError("via='notation' is the image -> audio cascade")
+    if src is Modality.AUDIO and target in (Modality.MIDI, Modality.IMAGE):
+        if as_path(source) is None and sample_rate is None and isinstance(source, tuple) and len(source) == 2:
+            source, sample_rate = source
+        run = transcribe if target is Modality.MIDI else audio_to_image
+        return run(model, source, sample_rate, options=options, longform=longform)
+    if src is Modality.MIDI and target is Modality.AUDIO:
+        return midi_to_audio(model, source, options=options, longform=longform)
+    if src is Modality.IMAGE:
+        systems = systems if systems is not None else [source]
+        if target is Modality.AUDIO:
+            if via == "notation":
+                return via_notation(model, systems, options=options, longform=longform)
+            return read_aloud(model, systems, options=options, longform=longform, measures=measures)
+        return read_systems(model, systems, target, options=options, longform=longform)
+    raise ValueError(f"no long-form path for {src} -> {target}: long-form covers audio -> midi or image, "
+                     f"midi -> audio and system images -> notation, midi or audio; use translate for one window")
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """WAV, FLAC, OGG or MP3 by the suffix (``codecs.files.write_audio``)."""
-        from scorebridge.codecs.files import audio_format, write_audio
 
-        audio_format(path)  # the suffix is refused before the emptiness check
-        if not self.audio.size:
-            raise ScorebridgeError("no audio was generated: " + "; ".join(self.problems))
-        return write_audio(path, self.audio, self.sample_rate)
+def _system_list(source: Any) -> list[Any] | None:
+    """A list/tuple of system images (uint8 (H, W) arrays or image paths), or None for any other source."""
+    if not isinstance(source, list | tuple) or not source or _looks_like_audio_pair(source):
+        return None
 
-    def save_alignment(self, path: str | os.PathLike[str]) -> Path:
-        write_text(path, json.dumps(self.alignment_json(), indent=1) + "\n")
-        return Path(path)
+    def is_image(item: Any) -> bool:
+        if isinstance(item, np.ndarray):
+            return item.dtype == np.uint8 and item.ndim == 2
+        path = as_path(item)
+        return path is not None and path.suffix.lower() in RASTER_SUFFIXES
+
+    return list(source) if all(is_image(item) for item in source) else None
 
 
-@dataclass(frozen=True, eq=False)
-class PageTranslation:
-    """Systems translated one by one and joined: ``systems`` the per-system results; for notation ``lmx`` (the
-    page's LMX), ``xml`` (one MusicXML, None when the LMX does not form one) and ``measures`` (each system's
-    [first, last) measures); for MIDI ``notes`` in reading order (each system after the previous one ends)."""
-
-    modality: Modality
-    systems: tuple[Translation, ...]
-    lmx: tuple[str, ...] = ()
-    xml: str | None = field(default=None, repr=False)
-    measures: tuple[tuple[int, int], ...] = ()
-    notes: tuple[Note, ...] = ()
-    problems: tuple[str, ...] = ()
-
-    def musicxml(self) -> str:
-        if self.xml is None:
-            raise ScorebridgeError("the generated LMX does not form a MusicXML score: " + "; ".join(self.problems))
-        return self.xml
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """.musicxml/.xml/.mxl (the page), .lmx/.txt (one line), .mid/.midi (MIDI targets)."""
-        from scorebridge.scorefile import write_musicxml
-
-        suffix = Path(path).suffix.lower()
-        if self.modality is Modality.MIDI and suffix in (".mid", ".midi"):
-            write_midi(self.notes, path)
-        elif self.modality is Modality.NOTATION and suffix in (".musicxml", ".xml", ".mxl"):
-            write_musicxml(path, self.musicxml())
-        elif self.modality is Modality.NOTATION and suffix in (".lmx", ".txt"):
-            write_text(path, " ".join(self.lmx) + "\n")
-        else:
-            raise InputError(path, f"cannot write a {self.modality} page as {suffix or 'a file without suffix'}")
-        return Path(path)
+def _looks_like_audio_pair(source: Any) -> bool:
+    return isinstance(source, tuple) and len(source) == 2 and isinstance(source[1], int | np.integer)
 
 
 # helpers -----------------------------------------------------------------------------------------------
@@ -217,72 +218,7 @@ class _Progress:
         self.bar.close()
 
 
-def audio_chunks(audio: Any, sr: int | None, window_ms: int) -> tuple[int, int, Iterator[np.ndarray]]:
-    """(sample rate, number of windows, mono float32 windows) of a path (streamed from soundfile, one window
-    in memory at a time) or a (samples,) / (samples, channels) array with its rate ``sr``."""
-    path = as_path(audio)
-    if path is not None:
-        import soundfile as sf
-
-        if not path.is_file():
-            raise InputError(path, "no such file")
-        try:
-            info = sf.info(str(path))
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise InputError(path, f"not a readable audio file ({exc})") from None
-        rate, total = int(info.samplerate), int(info.frames)
-        window = ms_to_samples(window_ms, rate)
-
-        def stream() -> Iterator[np.ndarray]:
-            with sf.SoundFile(str(path)) as f:
-                while True:
-                    block = f.read(window, dtype="float32", always_2d=True)
-                    if not len(block):
-                        return
-                    yield block.mean(axis=1)
-
-        chunks: Iterator[np.ndarray] = stream()
-    else:
-        if sr is None or not isinstance(audio, np.ndarray):
-            raise InputError("<audio source>", "long audio is a path, or an array with its sample rate")
-        rate, samples = int(sr), np.asarray(audio, np.float32)
-        if samples.ndim == 2:
-            samples = samples.mean(axis=1)
-        total, window = len(samples), ms_to_samples(window_ms, rate)
-        chunks = (samples[s.start:s.end] for s in plan_spans(total, window))
-    if total == 0:
-        raise InputError(path or "<audio source>", "the recording holds no samples")
-    return rate, len(plan_spans(total, window)), chunks
-
-
-def decode_audio_codes(codec: Any, codes: np.ndarray, chunk: int) -> np.ndarray:
-    """Codes (Q, T) -> float32 samples, ``chunk`` frames at a time (bounded memory for long pieces)."""
-    parts = [np.zeros(0, np.float32)]
-    device = next(codec.parameters()).device
-    for start in range(0, codes.shape[1], chunk):
-        with torch.inference_mode():
-            wav = codec.decode(torch.from_numpy(codes[:, start:start + chunk]).to(device)[None])[0, 0]
-        parts.append(wav.float().cpu().numpy())
-    return np.concatenate(parts).astype(np.float32)
-
-
-def _audio_codes(steps: Steps, model: ScoreBridgeModel, problems: list[str], what: str) -> np.ndarray:
-    try:
-        return decode_audio(steps, model.vocab)
-    except ValueError as exc:
-        problems.append(f"{what}: {exc}")
-        return np.zeros((model.vocab.n_slots, 0), np.int64)
-
-
-def _prefix_steps(codes: np.ndarray | None, model: ScoreBridgeModel, options: DecodingOptions) -> Steps | None:
-    """Audio codes as a target prefix, at most half the step budget so that something is left to generate."""
-    if codes is None or codes.shape[1] == 0:
-        return None
-    budget = min(options.max_steps, model.limits.audio - 1)
-    return encode_audio(codes[:, : max(budget // 2, 0)], model.vocab, model.limits) if budget >= 2 else None
-
-
-# audio -> MIDI ------------------------------------------------------------------------------------------
+# audio -> MIDI, audio -> image -------------------------------------------------------------------------
 def transcribe(model: ScoreBridgeModel, audio: Any, sr: int | None = None, *,
                options: DecodingOptions = DEFAULT_OPTIONS, longform: LongformOptions = DEFAULT_LONGFORM
                ) -> Transcription:
@@ -309,7 +245,7 @@ def transcribe(model: ScoreBridgeModel, audio: Any, sr: int | None = None, *,
                                                        model.inputs))
                 else:
                     sources.append(read_source((chunk, rate), Modality.AUDIO, model.vocab, model.limits, codec))
-            generated = model.generate_batch(sources, Modality.MIDI, options)
+            generated = model.generate(sources, Modality.MIDI, options)
             for (k, chunk), out in zip(batch, generated, strict=True):
                 samples += len(chunk)
                 t0 = k * longform.window_ticks
@@ -329,18 +265,30 @@ def transcribe(model: ScoreBridgeModel, audio: Any, sr: int | None = None, *,
     return Transcription(tuple(notes), len(windows), tuple(problems))
 
 
-def clip_notes(notes: Sequence[Note], end_ms: int) -> tuple[list[Note], int]:
-    """Notes within a recording of ``end_ms``: later onsets dropped (counted), offsets cut at the end. A
-    window shorter than the tokenizer's lets a model place events past the audio it heard."""
-    kept = [n if n.offset <= end_ms else Note(n.onset, end_ms, n.pitch, n.velocity, n.program, n.is_drum)
-            for n in notes if n.onset < end_ms]
-    return kept, len(notes) - len(kept)
+def audio_to_image(model: ScoreBridgeModel, audio: Any, sr: int | None = None, *,
+                   options: DecodingOptions = DEFAULT_OPTIONS, longform: LongformOptions = DEFAULT_LONGFORM
+                   ) -> LongImage:
+    """The systems the model writes for each window of a recording (a path, or samples with their rate
+    ``sr``), in order, stacked into one image."""
+    rate, count, chunks = audio_chunks(audio, sr, longform.window_ms)
+    systems: list[np.ndarray] = []
+    problems: list[str] = []
+    with _Progress(count, "audio -> image", longform) as progress:
+        for batch in batches(enumerate(chunks), longform.batch_size):  # windows are independent
+            results = model.translate_batch([(chunk, rate) for _k, chunk in batch], to=Modality.IMAGE,
+                                            source_modality=Modality.AUDIO, options=options)
+            for (k, _chunk), result in zip(batch, results, strict=True):
+                systems += list(result.systems) if isinstance(result, ImageTranslation) else []
+                problems += [f"window {k}: {p}" for p in result.problems]
+            progress.advance(len(batch))
+    return LongImage(tuple(systems), stack_systems(systems), count, tuple(problems))
 
 
-# MIDI -> audio ------------------------------------------------------------------------------------------
-def synthesize(model: ScoreBridgeModel, notes: Any, *, options: DecodingOptions = DEFAULT_OPTIONS,
-               longform: LongformOptions = DEFAULT_LONGFORM) -> LongAudio:
-    """Audio of notes (a .mid path or a sequence of Note, ms) in overlapping MIDI windows with audio prefixes."""
+# MIDI -> audio -----------------------------------------------------------------------------------------
+def midi_to_audio(model: ScoreBridgeModel, notes: Any, *, options: DecodingOptions = DEFAULT_OPTIONS,
+                  longform: LongformOptions = DEFAULT_LONGFORM) -> LongAudio:
+    """Audio of notes (a .mid path or a sequence of Note, ms) generated by the model in overlapping MIDI windows
+    with audio prefixes (FluidSynth's rendering is ``render.synthesize``)."""
     path = as_path(notes)
     name = str(path) if path is not None else "<MIDI source>"
     notes = read_midi(path) if path is not None else list(notes)
@@ -368,12 +316,12 @@ def synthesize(model: ScoreBridgeModel, notes: Any, *, options: DecodingOptions 
 
     # with an overlap each window starts with the audio of the one before: one by one
     size = 1 if overlap else longform.batch_size
-    with _Progress(len(windows), "synthesize", longform) as progress:
+    with _Progress(len(windows), "MIDI -> audio", longform) as progress:
         for batch in batches(range(len(windows)), size):
-            outs = model.generate_batch([source(k) for k in batch], Modality.AUDIO, options,
-                                        prefix=_prefix_steps(prefix, model, options))
+            outs = model.generate([source(k) for k in batch], Modality.AUDIO, options,
+                                  prefix=prefix_steps(prefix, model.vocab, model.limits, options))
             for k, out in zip(batch, outs, strict=True):
-                codes = _audio_codes(out.steps, model, problems, f"window {k}")
+                codes = audio_codes_of(out.steps, model.vocab, problems, f"window {k}")
                 if k == len(windows) - 1:
                     kept.append(codes)
                     break
@@ -387,7 +335,7 @@ def synthesize(model: ScoreBridgeModel, notes: Any, *, options: DecodingOptions 
     return LongAudio(audio, rate, len(windows), problems=tuple(problems))
 
 
-# image -> audio -----------------------------------------------------------------------------------------
+# image -> audio ----------------------------------------------------------------------------------------
 def _system_grids(model: ScoreBridgeModel, systems: Sequence[Any]) -> list[np.ndarray]:
     if not len(systems):
         raise InputError("<systems>", "no system images")
@@ -446,10 +394,9 @@ def _read_pair(model: ScoreBridgeModel, grids: list[np.ndarray], window: tuple[i
         src = _pair_source(model, grids, window)
     if src is None:
         raise InputError(f"<system {j}>", "the system is too long for the model; crop it")
-    forced = _prefix_steps(prefix, model, options)
-    out = model.generate_window(src, Modality.AUDIO, options, prefix=forced,
-                                attention_layers=longform.attention_layers)
-    codes = _audio_codes(out.steps, model, problems, f"system {j}")
+    forced = prefix_steps(prefix, model.vocab, model.limits, options)
+    [out] = model.generate([src], Modality.AUDIO, options, prefix=forced, attention_layers=longform.attention_layers)
+    codes = audio_codes_of(out.steps, model.vocab, problems, f"system {j}")
     if len(window) == 1:
         kept.append(codes)
         return None
@@ -460,7 +407,7 @@ def _read_pair(model: ScoreBridgeModel, grids: list[np.ndarray], window: tuple[i
     return codes[:, cut: cut + prefix_length(codes.shape[1] - cut, longform.prefix_divisor)]
 
 
-# image -> notation / MIDI, and the cascade ------------------------------------------------------------
+# image -> notation / MIDI, and the cascade -------------------------------------------------------------
 def read_systems(model: ScoreBridgeModel, systems: Sequence[Any], to: Modality | str = Modality.NOTATION, *,
                  options: DecodingOptions = DEFAULT_OPTIONS, longform: LongformOptions = DEFAULT_LONGFORM
                  ) -> PageTranslation:
@@ -477,13 +424,8 @@ def read_systems(model: ScoreBridgeModel, systems: Sequence[Any], to: Modality |
             progress.advance(len(batch))
     problems = [f"system {j}: {p}" for j, r in enumerate(results) for p in r.problems]
     if target is Modality.MIDI:
-        notes: list[Note] = []
-        for r in results:
-            assert isinstance(r, MidiTranslation)
-            start = max((n.offset for n in notes), default=0)
-            notes.extend(Note(n.onset + start, n.offset + start, n.pitch, n.velocity, n.program, n.is_drum)
-                         for n in r.notes)
-        return PageTranslation(target, tuple(results), notes=tuple(sorted(notes)), problems=tuple(problems))
+        notes = page_notes([r.notes if isinstance(r, MidiTranslation) else () for r in results])
+        return PageTranslation(target, tuple(results), notes=tuple(notes), problems=tuple(problems))
     per_system = [list(r.lmx) if isinstance(r, NotationTranslation) else [] for r in results]
     lmx = join_system_lmx(per_system)
     xml = None
@@ -497,21 +439,6 @@ def read_systems(model: ScoreBridgeModel, systems: Sequence[Any], to: Modality |
                            measures=tuple(measure_ranges(per_system)), problems=tuple(problems))
 
 
-def notation_to_audio(musicxml: str, soundfont: str | os.PathLike[str] = "fluidr3",
-                      sample_rate: int = AUDIO_SAMPLE_RATE) -> tuple[np.ndarray, tuple[int | None, ...]]:
-    """MusicXML text -> (mono float32 audio from FluidSynth, the start sample of each measure in document
-    order, None for a measure that never sounds), through Verovio's MIDI."""
-    from scorebridge.render import engrave, synthesize_bytes
-
-    with tempfile.TemporaryDirectory(prefix="scorebridge-cascade-") as tmp:
-        path = Path(tmp) / "page.musicxml"
-        path.write_text(musicxml)
-        engraved = engrave(path)
-    audio = synthesize_bytes(engraved.midi, soundfont, sample_rate)
-    starts = tuple(None if m.start_ms is None else m.start_ms * sample_rate // 1000 for m in engraved.measures)
-    return audio.astype(np.float32), starts
-
-
 def via_notation(model: ScoreBridgeModel, systems: Sequence[Any], *, options: DecodingOptions = DEFAULT_OPTIONS,
                  longform: LongformOptions = DEFAULT_LONGFORM, soundfont: str | os.PathLike[str] = "fluidr3",
                  sample_rate: int = AUDIO_SAMPLE_RATE) -> LongAudio:
@@ -521,21 +448,3 @@ def via_notation(model: ScoreBridgeModel, systems: Sequence[Any], *, options: De
     audio, starts = notation_to_audio(page.musicxml(), soundfont, sample_rate)
     return LongAudio(audio, sample_rate, len(systems), cascade_alignment(page.measures, starts, len(audio)),
                      page.problems)
-
-
-def cascade_alignment(measures: Sequence[tuple[int, int]], starts: Sequence[int | None],
-                      total: int) -> tuple[AlignmentSpan, ...]:
-    """System spans from measure start samples: system j from its first measure's start to the next system's
-    (the end for the last); empty when a system's start is unknown (measures that never sound)."""
-    bounds = []
-    for first, last in measures:
-        start = starts[first] if first < last and first < len(starts) else None
-        if start is None:
-            return ()
-        bounds.append(min(start, total))
-    bounds = [0, *bounds[1:]] if bounds else []  # the audio before the first measure belongs to system 0
-    ends = [*bounds[1:], total]
-    if any(b > e for b, e in zip(bounds, ends, strict=True)):
-        return ()
-    return tuple(AlignmentSpan(j, tuple(m), b, e) for j, (m, b, e) in enumerate(zip(measures, bounds, ends,
-                                                                                     strict=True)))

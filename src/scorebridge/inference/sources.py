@@ -6,7 +6,8 @@ Accepted sources (one window each):
   centre placement (``shift_and_pad_image(img, 0, 0)``), as the baked evaluation data.
 - notation: a .lmx/.txt path, a str of space-separated LMX tokens, or a list/tuple of str.
 - MIDI: a .mid/.midi path or a sequence of ``Note`` (ms from the window start), at most one tokenizer window.
-- audio: a .wav/.flac/.ogg path or a ``(float32 mono array, sample_rate)`` tuple.
+- audio: a .wav/.flac/.ogg/.mp3 path (``filetypes.readable(AUDIO)``) or a ``(float32 mono array, sample_rate)``
+  tuple.
 
 Every problem with the input, a too-long one included, is an InputError (one line).
 """
@@ -26,6 +27,7 @@ from scorebridge.codecs.files import read_audio, read_image
 from scorebridge.codecs.image import image_to_tensor
 from scorebridge.constants import IMAGE_PATCH_PX, MIDI_TICKS_PER_SECOND
 from scorebridge.errors import InputError
+from scorebridge.filetypes import RASTER_SUFFIXES, VEROVIO_INPUTS, readable
 from scorebridge.midi import MidiTokenizer, Note, read_midi
 from scorebridge.midi.notes import ms_to_tick
 from scorebridge.modality import Modality
@@ -34,10 +36,13 @@ from scorebridge.tokens.layout import LengthLimits, Steps, encode
 from scorebridge.tokens.shifts import shift_and_pad_image, shifted_image_size
 from scorebridge.tokens.vocabulary import Vocabulary
 
+# The suffixes one window reads, from the one table (``scorebridge.filetypes``): raster images (a PDF is a
+# page, read by ``pages``), LMX text, MIDI and audio. The documented extra: ``.txt`` holds LMX text too (LMX is
+# plain text); MusicXML and the other score formats are not model sources (``notation`` turns them into LMX).
+LMX_SUFFIXES = (*(s for s in readable(Modality.NOTATION) if s not in VEROVIO_INPUTS), ".txt")
 SUFFIXES: dict[str, Modality] = {
-    ".png": Modality.IMAGE, ".jpg": Modality.IMAGE, ".jpeg": Modality.IMAGE, ".tif": Modality.IMAGE,
-    ".tiff": Modality.IMAGE, ".lmx": Modality.NOTATION, ".txt": Modality.NOTATION, ".mid": Modality.MIDI,
-    ".midi": Modality.MIDI, ".wav": Modality.AUDIO, ".flac": Modality.AUDIO, ".ogg": Modality.AUDIO,
+    **dict.fromkeys(RASTER_SUFFIXES, Modality.IMAGE), **dict.fromkeys(LMX_SUFFIXES, Modality.NOTATION),
+    **dict.fromkeys(readable(Modality.MIDI), Modality.MIDI), **dict.fromkeys(readable(Modality.AUDIO), Modality.AUDIO),
 }
 LONG_FORM_HINT = "use the long-form command"
 

@@ -1,7 +1,7 @@
 """Long-form translation as small pure functions: plan windows, find where to cut, stitch and align.
 
 Everything counts in integers (samples, codec frames, 10 ms MIDI ticks, steps); seconds appear only in
-``AlignmentSpan.to_json``. The pieces, each used by ``inference.longform``:
+``AlignmentSpan.to_json``. The pieces, used by ``inference.longform`` and ``inference.stitch``:
 
 - audio: consecutive windows of ``window`` samples (`plan_spans`); the window length from milliseconds
   (`ms_to_samples`, exact or an error).

@@ -1,4 +1,7 @@
-"""The translator network (token steps -> logits), its loss and checkpoints; search is in scorebridge.decoding."""
+"""The translator network: token steps -> encoder memory -> decoder states (`Translator.encode`/`decode`, the
+latter with the cross-attention weights of chosen layers) -> per-slot logits; its config presets, its loss
+and its checkpoints. It knows nothing of modalities' files or of search: searching over its outputs is
+``scorebridge.decoding``, reading and writing files is ``scorebridge.inference``."""
 
 from .config import MODEL_PRESETS, ModelConfig, model_preset
 from .layers import DecoderCache

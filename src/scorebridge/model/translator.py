@@ -142,16 +142,12 @@ class Translator(nn.Module):
         return self.enc_norm(h)
 
     def decode(self, memory: Tensor, src_pad: Tensor, tgt_tokens: Tensor, tgt_x: Tensor, tgt_y: Tensor,
-               tgt_modality: Tensor, cache: DecoderCache | None = None) -> Tensor:
-        """-> decoder states (B, T, d). With a `cache`, `tgt_*` hold only the new steps (the cache keeps the
-        earlier ones); without, the whole target prefix under a causal mask."""
-        return self.decode_with_attention(memory, src_pad, tgt_tokens, tgt_x, tgt_y, tgt_modality, cache).hidden
-
-    def decode_with_attention(self, memory: Tensor, src_pad: Tensor, tgt_tokens: Tensor, tgt_x: Tensor,
-                              tgt_y: Tensor, tgt_modality: Tensor, cache: DecoderCache | None = None,
-                              attention_layers: Sequence[int] = ()) -> DecoderOutput:
-        """`decode`, plus the cross-attention weights of `attention_layers` (negative indices count from the
-        top); only those layers compute their weights explicitly, the others stay on the fused kernel."""
+               tgt_modality: Tensor, cache: DecoderCache | None = None,
+               attention_layers: Sequence[int] = ()) -> DecoderOutput:
+        """-> decoder states (B, T, d) and the cross-attention weights of `attention_layers` (negative indices
+        count from the top; only those layers compute their weights explicitly, the others stay on the fused
+        kernel). With a `cache`, `tgt_*` hold only the new steps (the cache keeps the earlier ones); without,
+        the whole target prefix under a causal mask."""
         n = len(self.decoder)
         if any(not -n <= i < n for i in attention_layers):
             raise ValueError(f"attention layers {list(attention_layers)} outside a {n}-layer decoder")
@@ -190,8 +186,8 @@ class Translator(nn.Module):
         """`decoder_states` plus the cross-attention weights (B, T-1, S) of `attention_layers`."""
         memory = self.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                              batch.src_pad, batch.src_features)
-        out = self.decode_with_attention(memory, batch.src_pad, batch.tgt_tokens[:, :-1], batch.tgt_x[:, :-1],
-                                         batch.tgt_y[:, :-1], batch.tgt_modality, None, attention_layers)
+        out = self.decode(memory, batch.src_pad, batch.tgt_tokens[:, :-1], batch.tgt_x[:, :-1], batch.tgt_y[:, :-1],
+                          batch.tgt_modality, None, attention_layers)
         return dataclasses.replace(out, memory=memory)
 
 

@@ -15,13 +15,17 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scorebridge.errors import ScorebridgeError
 from scorebridge.fileio import write_text
 from scorebridge.modality import Modality
 from scorebridge.studio.uploads import UploadLimits, validate
 from scorebridge.translate import ROUTES, TranslateRequest, needs_model, translate_file
+
+if TYPE_CHECKING:  # the studio's web process never loads torch
+    from scorebridge.decoding import DecodingOptions
+    from scorebridge.inference import ScoreBridgeModel
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +112,8 @@ def _engine(spec: JobSpec, target: Modality) -> str:
     return ROUTES.get((spec.source, target), "LMX <-> MusicXML (no model)")
 
 
-def run_studio_job(spec: JobSpec, out: Path, model: Any = None, options: Any = None,
+def run_studio_job(spec: JobSpec, out: Path, model: ScoreBridgeModel | None = None,
+                   options: DecodingOptions | None = None,
                    progress: Progress = lambda step, steps, message: None) -> JobResult:
     """What a studio worker process runs: check the stored upload with its type's parser (a one-line error for
     a malformed or oversized file), then ``run_job``."""
@@ -138,7 +143,8 @@ def window_progress(progress: Progress, index: int, steps: int, what: str, units
     return report
 
 
-def run_job(spec: JobSpec, out: Path, model: Any = None, options: Any = None,
+def run_job(spec: JobSpec, out: Path, model: ScoreBridgeModel | None = None,
+            options: DecodingOptions | None = None,
             progress: Progress = lambda step, steps, message: None) -> JobResult:
     """Translate ``spec.input`` into every target under ``out``, then build the views. A target that fails is
     a problem in the result; ScorebridgeError when none succeeds. Safe to call from any thread."""

@@ -14,7 +14,7 @@ Targets get an SOS step in front and an EOS step at the end (``with_sos_eos``), 
 PAD elsewhere, like SEP and height steps. Why not EOS in every slot: every marker step then has one shape
 (special in slot 0, PAD after it), the loss that ignores PAD learns the end from slot 0 alone, and the
 output masks of slots 1..3 stay "this codebook, or PAD after a marker" for every target. Decoding stops when
-slot 0 of a step is the target's EOS (``decoding.masks.is_end``); the issue's "all slots are
+slot 0 of a step is the target's EOS (``decoding.search.generate``); the issue's "all slots are
 the end token" reads "slot 0 is the end token" in this layout. MIDI windows already end with the
 tokenizer's EOS, which maps to ``eos(MIDI)`` in place: they get no second one, and ``strip_sos_eos`` keeps it.
 

@@ -34,7 +34,6 @@ from scorebridge.midi.vocab import EventType, MidiEventConfig, MidiVocab
 from scorebridge.modality import Modality
 from scorebridge.notation.vocabulary import VOCABULARY as LMX_VOCABULARY
 
-MODALITIES: tuple[Modality, ...] = tuple(Modality)
 RVQ_MODALITIES = frozenset({Modality.IMAGE, Modality.AUDIO})  # one sub-block per codebook
 DEFAULT_MAX_IMAGE_HEIGHT = 32  # rows of 16 px = 512 px; the reference's crops reach 26 rows (416 px)
 
@@ -76,7 +75,7 @@ class Vocabulary:
         self._midi_first = self._midi.range_of(EventType.SHIFT).start
         self._lmx_index = {token: i for i, token in enumerate(cfg.lmx_tokens)}
 
-        n = len(MODALITIES)
+        n = len(Modality)
         self._sos = 2
         self._eos = self._sos + n
         self._height = self._eos + n  # id of height 1
@@ -127,10 +126,10 @@ class Vocabulary:
         return 1
 
     def sos(self, modality: Modality) -> int:
-        return self._sos + MODALITIES.index(Modality(modality))
+        return self._sos + Modality(modality).index
 
     def eos(self, modality: Modality) -> int:
-        return self._eos + MODALITIES.index(Modality(modality))
+        return self._eos + Modality(modality).index
 
     def height(self, rows: int) -> int:
         """The height token of a generated image system ``rows`` (1..max_image_height) rows tall."""

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from scorebridge.decoding.search import DecodingOptions, generate_target_with_attention
-from scorebridge.decoding.stopping import SourceLength, end_counts
+from scorebridge.data.splits import spread
+from scorebridge.decoding import DecodingOptions, SourceLength, end_counts, generate_target
 from scorebridge.eval.codec_metrics import onset_f1
 from scorebridge.eval.ser import corpus_ser
 from scorebridge.midi.tokenizer import MidiTokenizer
@@ -37,13 +37,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 8
 VALIDATION_DECODING = DecodingOptions()  # greedy with the default stop rules; recorded beside every validation
-
-
-def spread(items: Sequence[int], n: int) -> list[int]:
-    """``n`` items evenly spaced over ``items`` (all of them when there are fewer)."""
-    if len(items) <= n:
-        return list(items)
-    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
 
 
 def _examples(source: ExampleSource, pool: int, n: int) -> list[Example]:
@@ -80,8 +73,8 @@ def decoded(model: Translator, examples: Sequence[Example], vocab: Vocabulary, l
         memory = model.encode(batch.src_tokens, batch.src_x, batch.src_y, batch.src_modality, batch.tgt_modality,
                               batch.src_pad, batch.src_features)
         source = SourceLength.of(part[0].task.source, batch.src_tokens, batch.src_y, batch.src_pad, vocab)
-        hyps = generate_target_with_attention(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING,
-                                              limits, source=source)
+        hyps = generate_target(model, memory, batch.src_pad, target, vocab, VALIDATION_DECODING, limits,
+                               source=source)
         for e, hyp in zip(part, hyps, strict=True):
             pairs.append((decode(strip_sos_eos(e.target, vocab), vocab, as_target=True),
                           decode(hyp.steps, vocab, as_target=True)))
