@@ -93,7 +93,7 @@ def test_missing_ray_is_one_clear_line(tmp_path, monkeypatch, capsys) -> None:
 def test_address_needs_the_ray_engine(tmp_path, capsys) -> None:
     code = main(["data", "build", "--source", str(tmp_path), "--out", str(tmp_path / "ds"),
                  "--address", "auto", "-q"])
-    assert code == 2 and "--engine ray" in capsys.readouterr().err
+    assert code == 2 and "--runner ray" in capsys.readouterr().err
 
 
 def test_bake_refuses_urls_rather_than_making_a_local_s3_folder(tmp_path, monkeypatch, capsys) -> None:
