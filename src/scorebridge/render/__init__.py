@@ -1,5 +1,6 @@
 """Engraving (Verovio, MuseScore 3), SVG -> PNG, system crops, normalization and synthesis (FluidSynth)."""
 
+from scorebridge.render.crops import PixelBox, SystemCrop, SystemImage, crop_systems, system_crops, system_zoom
 from scorebridge.render.engrave import (
     FONTS,
     EngravedScore,
@@ -27,7 +28,6 @@ from scorebridge.render.synth import (
     synthesize_bytes,
     synthesize_to_wav,
 )
-from scorebridge.render.systems import PixelBox, SystemCrop, SystemImage, crop_systems, system_crops, system_zoom
 
 __all__ = [
     "FONTS", "SOUNDFONTS", "EngraveOptions", "EngravedScore", "MeasureInfo", "MeasurePlay", "PixelBox",
