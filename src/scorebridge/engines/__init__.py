@@ -31,7 +31,7 @@ class Engine:
         if self.name not in ENGINE_NAMES:
             raise ValueError(f"engine must be one of {', '.join(ENGINE_NAMES)}, not {self.name!r}")
         if self.name == "local" and self.address is not None:
-            raise ValueError("--address joins a Ray cluster: use it with --engine ray")
+            raise ValueError("--address joins a Ray cluster: use it with --runner ray")
         if self.num_cpus is not None and self.num_cpus < 1:
             raise ValueError(f"num_cpus must be >= 1, not {self.num_cpus}")
         if self.max_retries < 0:
