@@ -152,7 +152,7 @@ def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[st
     if target == "pages":
         return _render_pages(engraved, out, request)
     if target == "pdf":
-        from scorebridge.render.pdf import svgs_to_pdf
+        from scorebridge.render import svgs_to_pdf
 
         svgs_to_pdf(engraved.pages, out)
         return [Written("pdf", out, f"{engraved.page_count} page(s), vector PDF")]
