@@ -14,8 +14,8 @@ from scorebridge.engines import ENGINE_NAMES, Engine
 from scorebridge.errors import ScorebridgeError
 
 if TYPE_CHECKING:
+    from scorebridge import DecodingOptions
     from scorebridge.convert import Written
-    from scorebridge.decoding.search import DecodingOptions
 
 log = logging.getLogger("scorebridge")
 
@@ -73,7 +73,7 @@ def decoding_options(args: argparse.Namespace, base: DecodingOptions | None = No
     """A DecodingOptions from the flags given, over ``base`` (default: DecodingOptions())."""
     import dataclasses
 
-    from scorebridge.decoding.search import DecodingOptions
+    from scorebridge import DecodingOptions
 
     changes = {k: getattr(args, k) for k in DECODING_FLAGS if getattr(args, k, None) is not None}
     try:
