@@ -3,7 +3,7 @@
 Usage: nice -n 19 .venv/bin/python bench/bench_engines.py [--pieces 8] [--workers 2] [--tasks 200]
 
 Builds the N shortest Chopin preludes of the kern corpus (a folder source, so Ray workers need nothing but
-scorebridge) once with ``--engine local`` and once with ``--engine ray`` (``--workers`` CPUs each), checks that
+scorebridge) once with ``--runner local`` and once with ``--runner ray`` (``--workers`` CPUs each), checks that
 both give the same manifest, and prints pieces/s, Ray's start-up time and its overhead against the pool. A second
 row pair times ``--tasks`` empty tasks on both engines: the per-task cost of the engine itself. The machine's load
 average is printed too: on a shared machine the figures move with it. Details go to bench/out/bench_engines.json.

@@ -11,7 +11,7 @@ import pytest
 
 from _model_fixtures import NOTES
 from scorebridge.cli import main
-from scorebridge.cli_translate import expand_inputs
+from scorebridge.cli.translate import expand_inputs
 from scorebridge.midi import Note, write_midi
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "scorebridge" / "data" / "examples" / "minuet-in-g.musicxml"

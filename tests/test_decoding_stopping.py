@@ -189,7 +189,7 @@ def test_generate_reports_ends_and_the_options_are_validated():
 def test_cli_flags_set_the_stop_options():
     import argparse
 
-    from scorebridge.cli_model import add_decoding_options, decoding_options
+    from scorebridge.cli.common import add_decoding_options, decoding_options
     from scorebridge.errors import ScorebridgeError
 
     parser = argparse.ArgumentParser()

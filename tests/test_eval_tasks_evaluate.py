@@ -211,7 +211,7 @@ def test_bad_requests_fail_clearly(dataset: Path, model_dir: Path, tmp_path: Pat
 
 def test_cli_eval_writes_the_report(dataset: Path, model_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     from scorebridge.cli import main
-    from scorebridge.cli_model import EVAL_JUDGES, EVAL_TASKS
+    from scorebridge.cli.evaluate import EVAL_JUDGES, EVAL_TASKS
     from scorebridge.eval.tasks import JUDGES, TASKS
 
     assert EVAL_TASKS == tuple(TASKS) and EVAL_JUDGES == JUDGES  # the parser's copies, kept torch-free

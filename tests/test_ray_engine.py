@@ -84,7 +84,7 @@ def test_missing_ray_is_one_clear_line(tmp_path, monkeypatch, capsys) -> None:
     (tmp_path / "scores").mkdir()
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     code = main(["data", "build", "--source", str(tmp_path / "scores"), "--out", str(tmp_path / "ds"),
-                 "--engine", "ray", "-q"])
+                 "--runner", "ray", "-q"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "needs Ray" in err and "scorebridge[cluster]" in err
@@ -93,7 +93,7 @@ def test_missing_ray_is_one_clear_line(tmp_path, monkeypatch, capsys) -> None:
 def test_address_needs_the_ray_engine(tmp_path, capsys) -> None:
     code = main(["data", "build", "--source", str(tmp_path), "--out", str(tmp_path / "ds"),
                  "--address", "auto", "-q"])
-    assert code == 2 and "--engine ray" in capsys.readouterr().err
+    assert code == 2 and "--runner ray" in capsys.readouterr().err
 
 
 def test_bake_refuses_urls_rather_than_making_a_local_s3_folder(tmp_path, monkeypatch, capsys) -> None:
@@ -119,7 +119,7 @@ def test_memory_url_storage_publishes_whole_files() -> None:
 
 
 def test_cli_starts_a_local_instance_and_builds_like_the_local_pool(tmp_path) -> None:
-    """`--engine ray` from the command line: a local Ray instance of its own, the same dataset as the pool."""
+    """`--runner ray` from the command line: a local Ray instance of its own, the same dataset as the pool."""
     if not CORPORA.is_dir():
         pytest.skip(f"shared corpora not found at {CORPORA}")
     scores = tmp_path / "scores"
@@ -128,7 +128,7 @@ def test_cli_starts_a_local_instance_and_builds_like_the_local_pool(tmp_path) ->
     env = {**os.environ, **_worker_env()}
     env.pop("RAY_ADDRESS", None)
     done = subprocess.run([sys.executable, "-m", "scorebridge", "data", "build", "--source", str(scores),
-                           "--out", str(tmp_path / "ray"), "--engine", "ray", "-q"],
+                           "--out", str(tmp_path / "ray"), "--runner", "ray", "-q"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "1 built now" in done.stdout

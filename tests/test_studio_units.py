@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scorebridge.studio.cli import _is_loopback, add_serve_command
+from scorebridge.cli.serve import _is_loopback, register
 from scorebridge.studio.guard import allowed_names, host_problem, origin_problem, split_host
 from scorebridge.studio.jobs import QueueLimits
 from scorebridge.studio.uploads import display_name, first_element, sniff
@@ -116,7 +116,7 @@ def test_roll_json_keeps_notes_and_duration():
 
 def test_serve_flags_and_loopback():
     parser = argparse.ArgumentParser()
-    add_serve_command(parser.add_subparsers(dest="command"), lambda p: p.add_argument("-q", action="store_true"))
+    register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["serve"])
     assert (args.host, args.port, args.weights, args.max_queued) == ("127.0.0.1", 8000, None, 8)
     assert (args.job_seconds, args.job_memory_mb, args.allow_host) == (600.0, 768, [])

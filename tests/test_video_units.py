@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scorebridge.errors import InputError, MissingToolError
-from scorebridge.render.systems import PixelBox
+from scorebridge.render import PixelBox
 from scorebridge.video import (
     BoxDetector,
     CleanOptions,

@@ -1,4 +1,5 @@
-"""Deterministic conversions behind `scorebridge render`, `lmx` and `demo`: score -> images, PDF, LMX, MIDI, audio.
+"""Deterministic conversions behind `scorebridge render`, `lmx`, `translate` (its non-model routes) and `demo`:
+score -> system images, pages, PDF, LMX, MIDI, audio; LMX -> MusicXML.
 
 Each function reads one input, writes its outputs atomically (a failure leaves nothing under the
 requested name) and returns what it wrote as `Written` records for the CLI to print.
@@ -11,26 +12,25 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from scorebridge.constants import STAFF_HEIGHT_PX
+from scorebridge.constants import AUDIO_SAMPLE_RATE, STAFF_HEIGHT_PX
 from scorebridge.errors import InputError, OutputError, ScorebridgeError
 from scorebridge.fileio import atomic_dir, check_distinct, check_output_location, write_text
+from scorebridge.filetypes import MUSICXML_SUFFIXES, PDF_SUFFIX, writable
 from scorebridge.limits import LIMITS, check_file_size, check_render_length, check_sample_rate, measure_midi_bytes
+from scorebridge.modality import Modality
 
 log = logging.getLogger(__name__)
 
-MIDI_SUFFIXES = (".mid", ".midi")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-LMX_SUFFIXES = (".lmx", ".txt")
-MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")  # .mxl: compressed (scorefile.write_musicxml)
-PDF_SUFFIXES = (".pdf",)
+MIDI_SUFFIXES = writable(Modality.MIDI)
+AUDIO_SUFFIXES = writable(Modality.AUDIO)
+LMX_SUFFIXES = (".lmx", ".txt")  # .txt: LMX as plain text, written by `lmx -o` and `render --to lmx` only
+PDF_SUFFIXES = (PDF_SUFFIX,)
 # the suffixes each file target may be written as; systems and pages are folders (pages also as one PDF)
 OUTPUT_SUFFIXES = {"midi": MIDI_SUFFIXES, "audio": AUDIO_SUFFIXES, "lmx": LMX_SUFFIXES, "pdf": PDF_SUFFIXES}
 FOLDER_TARGETS = ("systems", "pages")
@@ -51,7 +51,7 @@ class RenderRequest:
     """Options of `scorebridge render`; defaults match the reference system's data."""
 
     soundfont: str = "fluidr3"
-    sample_rate: int = 44_100
+    sample_rate: int = AUDIO_SAMPLE_RATE
     font: str = "Leipzig"
     page_width: int | None = None
     staff_height: int = STAFF_HEIGHT_PX
@@ -69,17 +69,6 @@ class Written:
     kind: str
     path: Path
     detail: str
-
-
-def example_score() -> Path:
-    """The bundled example score (Minuet in G, after Petzold; public domain)."""
-    return Path(str(resources.files("scorebridge") / "data" / "examples" / "minuet-in-g.musicxml"))
-
-
-def score_lmx_text(score: str | os.PathLike[str], part: int | None = None) -> str:
-    from scorebridge.notation import score_to_lmx
-
-    return " ".join(score_to_lmx(score, part=part).tokens)
 
 
 def check_output(out: str | os.PathLike[str], suffixes: tuple[str, ...], what: str,
@@ -163,7 +152,7 @@ def render(score: str | os.PathLike[str], target: str, out: str | os.PathLike[st
     if target == "pages":
         return _render_pages(engraved, out, request)
     if target == "pdf":
-        from scorebridge.render.pdf import svgs_to_pdf
+        from scorebridge.render import svgs_to_pdf
 
         svgs_to_pdf(engraved.pages, out)
         return [Written("pdf", out, f"{engraved.page_count} page(s), vector PDF")]
@@ -194,7 +183,7 @@ def _render_lmx(score: Path, out: Path, request: RenderRequest) -> Written:
     from scorebridge.notation import score_to_lmx
 
     result = score_to_lmx(score, part=request.part)
-    write_text(out, " ".join(result.tokens) + "\n")
+    write_text(out, result.text + "\n")
     return Written("lmx", out, f"{len(result.tokens)} tokens, {result.measure_count} measures, part {result.part_id}")
 
 
@@ -292,30 +281,3 @@ def _bar(items: Iterable, request: RenderRequest, what: str):
     items = list(items)
     show = None if request.progress and len(items) >= 4 else True  # None: a bar on a terminal, none in a pipe
     return tqdm(items, desc=what, unit=what[:-1], disable=show, leave=False)
-
-
-def run_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | None = None,
-             progress: bool = True) -> list[Written]:
-    """Render one score (the bundled example by default) to every modality the foundation offers."""
-    score = Path(score) if score is not None else example_score()
-    out_dir = Path(out_dir)
-    request = RenderRequest(progress=progress, with_lmx=True, force=True)  # rewrites its own files by name
-    written: list[Written] = []
-    steps = [("systems", out_dir / "systems"), ("pages", out_dir / "pages"), ("lmx", out_dir / "score.lmx"),
-             ("midi", out_dir / "score.mid"), ("audio", out_dir / "score.wav")]
-    for target, out in tqdm(steps, desc="demo", unit="step", disable=None if progress else True, leave=False):
-        written += render(score, target, out, request)
-    # the same path as `scorebridge lmx --to-musicxml`
-    roundtrip = lmx_file_to_musicxml(out_dir / "score.lmx", out_dir / "score-from-lmx.musicxml")
-    written.append(Written("musicxml", roundtrip.path, "MusicXML rebuilt from the LMX"))
-    return written
-
-
-def print_written(written: list[Written], stream: TextIO) -> None:
-    """A short table of what was written where."""
-    if not written:
-        return
-    width = max(len(w.kind) for w in written)
-    pwidth = max(len(str(w.path)) for w in written)
-    for w in written:
-        stream.write(f"{w.kind:<{width}}  {str(w.path):<{pwidth}}  {w.detail}\n")

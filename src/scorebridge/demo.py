@@ -1,6 +1,8 @@
-"""`scorebridge demo`: the foundation's renders of the bundled score, then the shipped model in every direction
-on bundled held-out inputs (``data/examples/held-out.json`` says where each comes from), and the model card's
-evaluation table. Each translation goes through the same code as `scorebridge translate`."""
+"""`scorebridge demo`, all of it: the deterministic renders of the bundled score (`render_demo`), then the shipped
+model in every direction on bundled held-out inputs (`run_model_demo`; ``data/examples/held-out.json`` says where
+each comes from), and the model card's evaluation table (`card_table`). `run_demo` runs the three in order. The
+renders go through `scorebridge.convert` and each translation through `scorebridge.translate`, the same code as
+`scorebridge render` and `scorebridge translate`."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from scorebridge.convert import Written
+from tqdm import tqdm
+
+from scorebridge.convert import RenderRequest, Written, lmx_file_to_musicxml, render
 from scorebridge.fileio import write_text
 from scorebridge.modality import Modality
+
+if TYPE_CHECKING:
+    from scorebridge import DecodingOptions, ScoreBridgeModel
 
 LMX_MEASURES = 4  # LMX -> image gets one system's worth of the bundled score, as the model was trained on
 
@@ -40,6 +47,41 @@ def examples_dir() -> Path:
     return Path(str(resources.files("scorebridge") / "data" / "examples"))
 
 
+def example_score() -> Path:
+    """The bundled example score (Minuet in G, after Petzold; public domain)."""
+    return examples_dir() / "minuet-in-g.musicxml"
+
+
+def run_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | None = None,
+             weights: str | None = None, device: str = "cpu", with_model: bool = True,
+             progress: bool = True) -> list[Written]:
+    """The whole demo into ``out_dir``: the renders of ``score`` (default: the bundled one), then (``with_model``)
+    the model's translations and the model card's table as figures.md."""
+    written = render_demo(out_dir, score=score, progress=progress)
+    if with_model:
+        written += run_model_demo(out_dir, lmx_file=Path(out_dir) / "score.lmx", weights=weights, device=device,
+                                  progress=progress)
+        written.append(Written("figures", write_figures(out_dir), "the model card's table"))
+    return written
+
+
+def render_demo(out_dir: str | os.PathLike[str], score: str | os.PathLike[str] | None = None,
+                progress: bool = True) -> list[Written]:
+    """Render one score (the bundled example by default) to every modality the deterministic renders offer."""
+    score = Path(score) if score is not None else example_score()
+    out_dir = Path(out_dir)
+    request = RenderRequest(progress=progress, with_lmx=True, force=True)  # rewrites its own files by name
+    written: list[Written] = []
+    steps = [("systems", out_dir / "systems"), ("pages", out_dir / "pages"), ("lmx", out_dir / "score.lmx"),
+             ("midi", out_dir / "score.mid"), ("audio", out_dir / "score.wav")]
+    for target, out in tqdm(steps, desc="demo", unit="step", disable=None if progress else True, leave=False):
+        written += render(score, target, out, request)
+    # the same path as `scorebridge lmx --to-musicxml`
+    roundtrip = lmx_file_to_musicxml(out_dir / "score.lmx", out_dir / "score-from-lmx.musicxml")
+    written.append(Written("musicxml", roundtrip.path, "MusicXML rebuilt from the LMX"))
+    return written
+
+
 def first_measures(tokens: list[str], measures: int) -> list[str]:
     """The LMX tokens of the first ``measures`` measures (each begins with a ``measure`` token)."""
     starts = [i for i, t in enumerate(tokens) if t == "measure"]
@@ -47,7 +89,8 @@ def first_measures(tokens: list[str], measures: int) -> list[str]:
 
 
 def run_model_demo(out_dir: str | os.PathLike[str], lmx_file: Path | None = None, weights: str | None = None,
-                   device: str = "cpu", progress: bool = True, options: Any = None) -> list[Written]:
+                   device: str = "cpu", progress: bool = True, options: DecodingOptions | None = None,
+                   ) -> list[Written]:
     """Translate the bundled held-out inputs with the shipped weights (or ``weights``) into ``out_dir``;
     ``options``: DecodingOptions (None: the defaults, greedy)."""
     from scorebridge.api import load_model
@@ -72,7 +115,6 @@ def run_model_demo(out_dir: str | os.PathLike[str], lmx_file: Path | None = None
 
 
 def _musicxml_of(lmx: Path) -> Written:
-    from scorebridge.convert import lmx_file_to_musicxml
     from scorebridge.errors import ScorebridgeError
 
     try:
@@ -81,7 +123,8 @@ def _musicxml_of(lmx: Path) -> Written:
         return Written("musicxml", lmx, f"the recognised LMX does not form MusicXML ({exc})")
 
 
-def _lmx_to_image(model: Any, lmx_file: Path, target: Path, options: Any) -> Written:
+def _lmx_to_image(model: ScoreBridgeModel, lmx_file: Path, target: Path, options: DecodingOptions | None,
+                  ) -> Written:
     from scorebridge.notation.api import read_lmx_file
 
     t0 = time.perf_counter()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from scorebridge.errors import InputError
 from scorebridge.fileio import write_bytes, write_text
+from scorebridge.filetypes import MUSICXML_SUFFIXES
 from scorebridge.limits import LIMITS, Limits, check_score_counts
 
-MUSICXML_WRITE_SUFFIXES = (".musicxml", ".xml", ".mxl")
 MXL_MIMETYPE = "application/vnd.recordare.musicxml"
 _MXL_ROOT = "score.musicxml"
 _CONTAINER = (
@@ -39,8 +39,8 @@ def mxl_bytes(xml: str) -> bytes:
 def write_musicxml(path: str | os.PathLike[str], xml: str) -> Path:
     """Write MusicXML text atomically as the suffix of ``path`` asks: .mxl compressed, .musicxml/.xml plain."""
     suffix = Path(path).suffix.lower()
-    if suffix not in MUSICXML_WRITE_SUFFIXES:
-        raise InputError(path, f"write MusicXML as {', '.join(MUSICXML_WRITE_SUFFIXES)}")
+    if suffix not in MUSICXML_SUFFIXES:
+        raise InputError(path, f"write MusicXML as {', '.join(MUSICXML_SUFFIXES)}")
     if suffix == ".mxl":
         write_bytes(path, mxl_bytes(xml))
     else:

@@ -365,7 +365,9 @@ def _from_notation(request: TranslateRequest, target: Modality, engine: str) -> 
         out = request.output
         if target is Modality.NOTATION:
             if out.suffix.lower() == ".lmx":
-                write_text(out, convert.score_lmx_text(source) + "\n")
+                from scorebridge.notation import score_to_lmx
+
+                write_text(out, score_to_lmx(source).text + "\n")
             elif source.suffix.lower() in (".musicxml", ".xml"):
                 write_musicxml(out, source.read_text(encoding="utf-8"))
             else:

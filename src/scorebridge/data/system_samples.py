@@ -47,7 +47,7 @@ from scorebridge.render import (
     synthesize,
     system_zoom,
 )
-from scorebridge.render.systems import SystemCrop
+from scorebridge.render.crops import SystemCrop
 
 log = logging.getLogger(__name__)
 

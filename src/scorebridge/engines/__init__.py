@@ -3,7 +3,7 @@
 ``Engine`` names the engine of a run (``data build``, ``codec bake``, ``video build``). The local pool lives
 beside each command, as it always did; ``engines.ray_engine`` runs the same pure per-piece / per-shard functions
 as Ray tasks (or, for baking, on Ray actors that load the codecs once). Ray is an optional extra (``[cluster]``).
-``engines.options`` adds ``--engine``/``--address`` to a command line; ``engines.storage`` writes to a folder or an
+The command line's ``--runner``/``--address`` live in ``cli/common.py``; ``engines.storage`` writes to a folder or an
 fsspec URL. Import the names below from ``scorebridge.engines``; the Ray module only where Ray is wanted.
 """
 
@@ -33,7 +33,7 @@ class Engine:
         if self.name not in ENGINE_NAMES:
             raise ValueError(f"engine must be one of {', '.join(ENGINE_NAMES)}, not {self.name!r}")
         if self.name == "local" and self.address is not None:
-            raise ValueError("--address joins a Ray cluster: use it with --engine ray")
+            raise ValueError("--address joins a Ray cluster: use it with --runner ray")
         if self.num_cpus is not None and self.num_cpus < 1:
             raise ValueError(f"num_cpus must be >= 1, not {self.num_cpus}")
         if self.max_retries < 0:

@@ -30,7 +30,7 @@ def require_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ScorebridgeError(f"--engine ray needs Ray, which is not installed: {INSTALL_HINT}") from None
+        raise ScorebridgeError(f"--runner ray needs Ray, which is not installed: {INSTALL_HINT}") from None
     return ray
 
 

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from scorebridge.constants import MIDI_TICKS_PER_SECOND
-from scorebridge.midi.notes import Note, tick_to_ms
+from scorebridge.midi.notes import Note
 from scorebridge.midi.quantize import TickNote, quantize_notes
 from scorebridge.midi.vocab import EventType, MidiEventConfig, MidiVocab
 from scorebridge.midi.windows import DecodedWindow, NoteSegment, Window, plan_windows, stitch_segments
@@ -259,10 +259,4 @@ class _WindowDecoder:
         self.segments.append(NoteSegment(pitch, 0, True, velocity, self.time, self.time + 1))
 
 
-def notes_from_segments(segments: Iterable[NoteSegment]) -> list[Note]:
-    """Complete segments (onset and offset known) as notes in ms; for inspecting a single window."""
-    return sorted(Note(tick_to_ms(s.onset), tick_to_ms(s.offset), s.pitch, s.velocity or 1, s.program,
-                       s.is_drum) for s in segments if s.onset is not None and s.offset is not None)
-
-
-__all__ = ["MidiTokenizer", "DecodedWindow", "NoteSegment", "Window", "notes_from_segments"]
+__all__ = ["MidiTokenizer", "DecodedWindow", "NoteSegment", "Window"]

@@ -21,6 +21,11 @@ class LmxResult:
     measure_count: int
     source: Path
 
+    @property
+    def text(self) -> str:
+        """The tokens as one line of LMX text, as `scorebridge lmx` prints it and .lmx files hold it."""
+        return " ".join(self.tokens)
+
 
 def score_to_lmx(path: str | os.PathLike[str], part: int | None = None) -> LmxResult:
     """LMX of the piano part (or the 1-based ``part``) of any supported score file."""

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scorebridge.errors import InputError
+from scorebridge.filetypes import MUSICXML_SUFFIXES, VEROVIO_INPUTS
 from scorebridge.limits import LIMITS, check_file_size, check_music21_input
 from scorebridge.scorefile import check_kern_spines, parse_score_xml, read_mxl_rootfile
 
 log = logging.getLogger(__name__)
 
-MUSICXML_SUFFIXES = (".musicxml", ".xml")
-MUSIC21_FORMATS = {".krn": "humdrum", ".abc": "abc", ".mei": "mei"}
-SUPPORTED_SUFFIXES = (*MUSICXML_SUFFIXES, ".mxl", *MUSIC21_FORMATS)
+TEXT_MUSICXML_SUFFIXES = tuple(s for s in MUSICXML_SUFFIXES if s != ".mxl")  # .mxl is a zip
+MUSIC21_FORMATS = {s: name for s, name in VEROVIO_INPUTS.items() if name != "musicxml"}  # read through music21
+SUPPORTED_SUFFIXES = tuple(VEROVIO_INPUTS)
 
 # Names (part-name or instrument-name) that mark a keyboard accompaniment part.
 _PIANO_NAME = re.compile(r"piano|pianoforte|klavier|clavier|fortepiano|harpsichord|cembalo|keyboard", re.I)
@@ -49,7 +50,7 @@ def load_musicxml(path: str | os.PathLike[str]) -> ET.ElementTree:
     suffix = path.suffix.lower()
     if suffix == ".mxl":
         root = _parse_xml_bytes(path, read_mxl_rootfile(path))
-    elif suffix in MUSICXML_SUFFIXES:
+    elif suffix in TEXT_MUSICXML_SUFFIXES:
         check_file_size(path, LIMITS.max_score_bytes, "the score")
         root = _parse_xml_bytes(path, path.read_bytes())
     elif suffix in MUSIC21_FORMATS:

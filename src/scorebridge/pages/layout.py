@@ -30,7 +30,7 @@ from scorebridge.pages.staves import (
     rotate_page,
     staff_extent,
 )
-from scorebridge.render.systems import PixelBox
+from scorebridge.render import PixelBox
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ JOIN_COVERAGE = 0.95  # share of the rows between two staves that the barline or
 CROP_REACH_STAFF_HEIGHTS = 2.0  # how far above/below the staves content (ledger lines, lyrics) is looked for
 CROP_STOP_SPACES = 2.0  # a white band this tall ends the system's content above or below
 CROP_SIDE_REACH_SPACES = (12.0, 3.0)  # how far left / right of the staff lines content is looked for (labels)
-CROP_MARGIN_SPACES = 1.0  # margin around the content, as the training crops (render.systems) have
+CROP_MARGIN_SPACES = 1.0  # margin around the content, as the training crops (render.crops) have
 
 
 @dataclass(frozen=True)

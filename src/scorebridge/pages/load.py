@@ -20,14 +20,12 @@ import numpy as np
 from PIL import Image, ImageOps, ImageSequence
 
 from scorebridge.errors import InputError, MissingToolError
+from scorebridge.filetypes import PAGE_SUFFIXES, PDF_SUFFIX
 from scorebridge.limits import LIMITS, check_page
 from scorebridge.render.normalize import to_grayscale
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-PDF_SUFFIX = ".pdf"
-PAGE_SUFFIXES = (*IMAGE_SUFFIXES, PDF_SUFFIX)
 DEFAULT_DPI = 200.0  # a 7-mm staff comes out ~55 px tall: well above the 18-px target, cheap to analyse
 MAX_PAGE_PIXELS = LIMITS.max_page_pixels  # a PDF page rendered larger than this is rendered at a lower dpi instead
 _POINTS_PER_INCH = 72.0

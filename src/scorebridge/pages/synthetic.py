@@ -16,10 +16,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from scorebridge.pages.layout import PageLayout
 from scorebridge.pages.staves import rotate_page
+from scorebridge.render import PixelBox
 from scorebridge.render.engrave import EngravedScore
 from scorebridge.render.raster import svg_to_array
 from scorebridge.render.svglayout import Box
-from scorebridge.render.systems import PixelBox
 
 
 @dataclass(frozen=True)

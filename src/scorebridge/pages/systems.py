@@ -13,8 +13,8 @@ import numpy as np
 from scorebridge.constants import STAFF_HEIGHT_PX
 from scorebridge.pages.layout import analyse_page
 from scorebridge.pages.load import DEFAULT_DPI, Page, iter_pages
+from scorebridge.render import PixelBox
 from scorebridge.render.normalize import normalize_system
-from scorebridge.render.systems import PixelBox
 
 log = logging.getLogger(__name__)
 

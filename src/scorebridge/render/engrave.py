@@ -19,15 +19,15 @@ import verovio
 
 from scorebridge.errors import InputError
 from scorebridge.fileio import write_bytes
+from scorebridge.filetypes import VEROVIO_INPUTS
 from scorebridge.limits import LIMITS, check_file_size
-from scorebridge.render.svglayout import PageLayout, parse_page
+from scorebridge.render.svglayout import SvgPageLayout, parse_page
 from scorebridge.scorefile import check_kern_spines, decode_score_bytes, parse_score_xml, read_mxl_rootfile
 
 log = logging.getLogger(__name__)
 
 FONTS = ("Leipzig", "Bravura", "Gootville", "Leland", "Petaluma")  # SMuFL fonts shipped inside verovio
-INPUT_FORMATS = {".musicxml": "musicxml", ".xml": "musicxml", ".mxl": "musicxml", ".krn": "humdrum",
-                 ".abc": "abc", ".mei": "mei"}
+INPUT_FORMATS = VEROVIO_INPUTS  # suffix -> Verovio's input format
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 _MEI_NS = "{http://www.music-encoding.org/ns/mei}"
 
@@ -169,7 +169,7 @@ class EngravedScore:
     midi: bytes  # Verovio's standard MIDI file
     measures: tuple[MeasureInfo, ...]
     staves: tuple[StaffInfo, ...]
-    layouts: tuple[PageLayout, ...]  # parsed geometry of each page, same order as pages
+    layouts: tuple[SvgPageLayout, ...]  # parsed geometry of each page, same order as pages
 
     @property
     def page_count(self) -> int:
@@ -280,7 +280,7 @@ def measure_plays(timemap: tuple[TimemapEvent, ...], notated_id: Any = None) -> 
     return {k: sorted(v, key=lambda p: p.start_ms) for k, v in merged.items()}
 
 
-def _measures(layouts: tuple[PageLayout, ...], timemap: tuple[TimemapEvent, ...], notated_id: Any) -> tuple[
+def _measures(layouts: tuple[SvgPageLayout, ...], timemap: tuple[TimemapEvent, ...], notated_id: Any) -> tuple[
         MeasureInfo, ...]:
     drawn = {m.id for layout in layouts for system in layout.systems for m in system.measures}
     plays = measure_plays(timemap, lambda mid: mid if mid in drawn else notated_id(mid))

@@ -15,10 +15,11 @@ import tempfile
 from pathlib import Path
 
 from scorebridge.errors import InputError, MissingToolError
+from scorebridge.filetypes import MUSICXML_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-MUSESCORE_INPUTS = (".musicxml", ".xml", ".mxl", ".mscz", ".mscx")
+MUSESCORE_INPUTS = (*MUSICXML_SUFFIXES, ".mscz", ".mscx")  # .mscz/.mscx: MuseScore's own, read by nothing else
 MUSESCORE_TIMEOUT_S = 300.0
 
 

@@ -65,7 +65,10 @@ class SystemLayout:
 
 
 @dataclass(frozen=True)
-class PageLayout:
+class SvgPageLayout:
+    """The geometry of one page of Verovio's SVG (named apart from ``pages.PageLayout``, which is what the page
+    reader detects on an image)."""
+
     width_px: float  # the SVG's own size at zoom 1
     height_px: float
     unit_px: float  # pixels per page unit at zoom 1
@@ -78,7 +81,7 @@ class PageLayout:
         return Box((box.x0 + ox) * k, (box.y0 + oy) * k, (box.x1 + ox) * k, (box.y1 + oy) * k)
 
 
-def parse_page(svg: str) -> PageLayout:
+def parse_page(svg: str) -> SvgPageLayout:
     """Parse one Verovio SVG page into its systems, staves and measures."""
     root = ET.fromstring(svg)
     width_px, height_px = _px(root.get("width")), _px(root.get("height"))
@@ -99,7 +102,7 @@ def parse_page(svg: str) -> PageLayout:
         SystemLayout(i, _union_within(boxes, _band(raw, i)), staves, measures)
         for i, (boxes, staves, measures) in enumerate(raw)
     )
-    return PageLayout(width_px, height_px, width_px / vw, (mx - vx, my - vy), systems)
+    return SvgPageLayout(width_px, height_px, width_px / vw, (mx - vx, my - vy), systems)
 
 
 _RawSystem = tuple[list[Box], tuple[StaffLayout, ...], tuple[MeasureLayout, ...]]

@@ -3,7 +3,7 @@
 ``create_app(StudioConfig(), ModelSource(weights))`` builds the app; ``guard`` checks Host, origin and body size
 before any route, ``uploads`` checks files by content, ``jobs`` queues work for ``workers`` (processes with a time
 limit and a memory cap), ``work`` turns one upload into every chosen target plus the page's views. Names are loaded
-lazily so that `scorebridge.studio.cli` (imported by the CLI parser) costs no FastAPI import.
+lazily so that importing the package costs no FastAPI import. The `serve` command itself is `scorebridge.cli.serve`.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import numpy as np
 from scorebridge.constants import STAFF_HEIGHT_PX
 from scorebridge.errors import InputError, MissingToolError
 from scorebridge.pages.layout import analyse_page, detect_layout
+from scorebridge.render import PixelBox
 from scorebridge.render.normalize import normalize_system
-from scorebridge.render.systems import PixelBox
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scorebridge.pages.synthetic import iou
-from scorebridge.render.systems import PixelBox
+from scorebridge.render import PixelBox
 from scorebridge.video.pipeline import VideoAnalysis
 
 MIN_IOU = 0.5

@@ -1,14 +1,15 @@
-"""`scorebridge serve`: argument parsing and the uvicorn call, nothing more (the lead wires it into cli.py)."""
+"""`scorebridge serve`: the local web studio (``scorebridge.studio``); argument parsing and the uvicorn call."""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
 
+from scorebridge.cli.common import add_common, add_runtime_options
 from scorebridge.errors import ScorebridgeError
 
 
-def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="the local web studio: upload, translate, look and listen",
                        description="Start the studio: one page to drop a page image/PDF, a recording, a MIDI file "
                        "or a score, choose targets, and get the engraved score (followed while it plays), audio, "
@@ -23,10 +24,7 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("--codecs", default=None, metavar="DIR", help="codec folder (default: beside the model)")
     p.add_argument("--workers", type=int, default=1,
                    help="jobs translated at once: worker processes, each loading its own copy of the model")
-    from scorebridge.cli import positive_int
-    from scorebridge.cli_translate import add_runtime_options
-
-    add_runtime_options(p, positive_int)  # --device, --threads (per worker process)
+    add_runtime_options(p)  # --device, --threads (per worker process)
     p.add_argument("--max-queued", type=int, default=8, help="jobs waiting at most; more get HTTP 503 (default: 8)")
     p.add_argument("--keep-minutes", type=float, default=60.0, help="finished jobs' files are deleted after this "
                    "(default: 60)")
@@ -43,9 +41,10 @@ def add_serve_command(sub: argparse._SubParsersAction, add_common) -> None:
                    help="a Host name the studio answers to besides 127.0.0.1, localhost, [::1] and --host "
                    "(repeatable; e.g. this machine's name when serving on 0.0.0.0)")
     add_common(p)
+    p.set_defaults(func=run)
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from scorebridge.extras import require

@@ -12,22 +12,26 @@ import argparse
 import glob
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from scorebridge.cli.common import add_common, add_decoding_options, add_runtime_options, decoding_options
 from scorebridge.errors import InputError, ScorebridgeError
+from scorebridge.filetypes import DEFAULT_SUFFIX
+from scorebridge.modality import Modality
+
+if TYPE_CHECKING:
+    from scorebridge import ScoreBridgeModel
 
 log = logging.getLogger("scorebridge")
 
-MODALITY_NAMES = ("image", "notation", "midi", "audio")
-DEFAULT_SUFFIX = {"image": ".png", "notation": ".musicxml", "midi": ".mid", "audio": ".wav"}
+MODALITY_NAMES = tuple(m.value for m in Modality)
 GLOB_CHARS = frozenset("*?[")
 
 
-def add_translate_command(sub: argparse._SubParsersAction, add_common) -> None:
-    from scorebridge.cli import positive_int
-    from scorebridge.cli_model import add_decoding_options
+def register(sub: argparse._SubParsersAction) -> None:
     from scorebridge.translate import ENGINE_CHOICES
 
     p = sub.add_parser(
@@ -60,21 +64,10 @@ def add_translate_command(sub: argparse._SubParsersAction, add_common) -> None:
                    "MIDI -> FluidSynth")
     p.add_argument("--align", default=None, metavar="FILE.json",
                    help="image -> audio: write which audio span belongs to which system and measures")
-    add_runtime_options(p, positive_int)
+    add_runtime_options(p)
     add_decoding_options(p)
     add_common(p)
-
-
-def add_runtime_options(p: argparse.ArgumentParser, positive_int: Any) -> None:
-    """--device and --threads, the same on every command that runs the model."""
-    from scorebridge.runtime import default_threads
-
-    p.add_argument("--device", default="auto",
-                   help="where the model runs: auto (default: a CUDA GPU if there is one, else the CPU), cpu, "
-                        "cuda, cuda:1 ...")
-    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                   help="CPU threads of the model (default: one per physical core less one, at most 4: "
-                        f"{default_threads()} here)")
+    p.set_defaults(func=run)
 
 
 @dataclass
@@ -88,7 +81,7 @@ class BatchReport:
         return f"{self.translated} translated, {self.skipped} skipped, {self.failed} failed"
 
 
-def run_translate(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     inputs = [str(x) for x in args.input]
     batch = len(inputs) > 1 or Path(args.output).is_dir() or Path(inputs[0]).is_dir() or (
         _is_pattern(inputs[0]) and not Path(inputs[0]).exists())
@@ -100,9 +93,9 @@ class _ModelLoader:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.model: Any = None
+        self.model: ScoreBridgeModel | None = None
 
-    def __call__(self) -> Any:
+    def __call__(self) -> ScoreBridgeModel:
         if self.model is None:
             from scorebridge.runtime import resolve_device, set_threads
             from scorebridge.translate import load_translation_model
@@ -114,7 +107,6 @@ class _ModelLoader:
 
 
 def _run_one(args: argparse.Namespace, source: Path) -> int:
-    from scorebridge.cli_model import decoding_options
     from scorebridge.quality import read_quality
     from scorebridge.translate import TranslateRequest, needs_model, plan_engine, translate_file
 
@@ -138,7 +130,7 @@ def _run_one(args: argparse.Namespace, source: Path) -> int:
     return 0
 
 
-def _print_notes(notes: Any, seen: list[str], write: Any = None) -> None:
+def _print_notes(notes: Sequence[str], seen: list[str], write: Callable[[str], None] | None = None) -> None:
     for note in notes:
         if note not in seen:
             seen.append(note)
@@ -149,7 +141,7 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _print_problems(problems: Any) -> None:
+def _print_problems(problems: Sequence[str]) -> None:
     from scorebridge.wording import plain
 
     for problem in problems[:5]:
@@ -158,10 +150,8 @@ def _print_problems(problems: Any) -> None:
         print(f"  ... and {len(problems) - 5} more notes")
 
 
-def _target_modality(to: str | None) -> Any:
+def _target_modality(to: str | None) -> Modality | None:
     """--to as a Modality: a modality name, or the modality of a file type (``flac`` -> audio); None stays None."""
-    from scorebridge.modality import Modality
-
     if to is None:
         return None
     if to in MODALITY_NAMES:
@@ -169,13 +159,12 @@ def _target_modality(to: str | None) -> Any:
     return _output_suffix(to)[1]
 
 
-def _output_suffix(to: str) -> tuple[str, Any]:
+def _output_suffix(to: str) -> tuple[str, Modality]:
     """(suffix, modality) of --to: a modality's usual file type, or a file type the outputs know."""
-    from scorebridge.modality import Modality
     from scorebridge.translate import OUTPUTS
 
     if to in MODALITY_NAMES:
-        return DEFAULT_SUFFIX[to], Modality(to)
+        return DEFAULT_SUFFIX[Modality(to)], Modality(to)
     suffix = "." + to.lower().lstrip(".")
     if suffix not in OUTPUTS:
         raise ScorebridgeError(f"translate: --to {to}: expected one of {', '.join(MODALITY_NAMES)} or a file type: "
@@ -219,7 +208,6 @@ def expand_inputs(inputs: list[str], outdir: Path | None = None) -> tuple[list[t
 def _run_batch(args: argparse.Namespace, inputs: list[str]) -> int:
     from tqdm import tqdm
 
-    from scorebridge.cli_model import decoding_options
     from scorebridge.fileio import check_output_location
     from scorebridge.quality import read_quality
     from scorebridge.translate import OUTPUTS, TranslateRequest, needs_model, plan_engine, translate_file

@@ -1,9 +1,16 @@
-"""The model commands of the `scorebridge` CLI (`translate`, `eval`): argument parsing and calls, nothing more."""
+"""`scorebridge eval`: a model on a task over a built dataset's test split (``scorebridge.eval.tasks``)."""
 
 from __future__ import annotations
 
 import argparse
 
+from scorebridge.cli.common import (
+    add_common,
+    add_decoding_options,
+    add_runtime_options,
+    decoding_options,
+    positive_int,
+)
 from scorebridge.errors import ScorebridgeError
 
 # the parser must not import torch (every command would pay seconds for it); a test keeps these equal to
@@ -12,40 +19,7 @@ EVAL_TASKS = ("omr", "transcription", "image-audio", "midi-audio", "audio-image"
 EVAL_JUDGES = ("basic-pitch",)
 
 
-def add_decoding_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("decoding")
-    g.add_argument("--method", choices=("greedy", "top_p", "sample"), default=None, help="default: greedy")
-    g.add_argument("--temperature", type=float, default=None)
-    g.add_argument("--top-p", type=float, default=None)
-    g.add_argument("--seed", type=int, default=None, help="seed of top_p/sample decoding (its own generator)")
-    g.add_argument("--max-steps", type=int, default=None, help="longest output per window, in steps")
-    g.add_argument("--eos-bias", type=float, default=None,
-                   help="added to the end token's logit (default 0; > 0 ends outputs sooner)")
-    g.add_argument("--loop-repeats", type=int, default=None,
-                   help="end an LMX/MIDI output that repeats one cycle this many times (0: off)")
-    g.add_argument("--loop-max-period", type=int, default=None, help="longest cycle --loop-repeats looks for")
-    g.add_argument("--no-source-bound", dest="source_bound", action="store_false", default=None,
-                   help="no per-direction length bound from the source's length")
-
-
-def decoding_options(args: argparse.Namespace, base=None):
-    """A DecodingOptions from the flags given, over ``base`` (default: DecodingOptions())."""
-    import dataclasses
-
-    from scorebridge.decoding import DecodingOptions
-
-    names = ("method", "temperature", "top_p", "seed", "max_steps", "eos_bias", "loop_repeats", "loop_max_period",
-             "source_bound")
-    changes = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-    try:
-        return dataclasses.replace(base or DecodingOptions(), **changes)
-    except ValueError as exc:
-        raise ScorebridgeError(f"decoding options: {exc}") from None
-
-
-def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
-    from scorebridge.cli import positive_int
-
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a model on a task over a built dataset's test split",
                        description="Evaluate a translator checkpoint: omr (SER), transcription (onset F1 per "
                        "piece), image-audio / midi-audio (judge transcriber, onset F1 direct and after DTW), "
@@ -60,15 +34,14 @@ def add_eval_command(sub: argparse._SubParsersAction, add_common) -> None:
     p.add_argument("--judge", choices=EVAL_JUDGES, default=None, help="transcriber judging generated audio")
     p.add_argument("--reference-decoding", action="store_true",
                    help="decode as the reference system did for this task (overridden by decoding flags)")
-    from scorebridge.cli_translate import add_runtime_options
-
-    add_runtime_options(p, positive_int)
+    add_runtime_options(p)
     p.add_argument("-o", "--output", required=True, metavar="REPORT.json", help="where the JSON report is written")
     add_decoding_options(p)
     add_common(p)
+    p.set_defaults(func=run)
 
 
-def run_eval(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from scorebridge.eval.tasks import REFERENCE_OPTIONS, evaluate
     from scorebridge.fileio import check_distinct, check_output_location
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from scorebridge.render.engrave import EngravedScore, MeasureInfo
 from scorebridge.render.raster import svg_to_array
-from scorebridge.render.svglayout import Box, PageLayout, SystemLayout
+from scorebridge.render.svglayout import Box, SvgPageLayout, SystemLayout
 
 CROP_MARGIN_SPACES = 1.0  # margin around the union of element boxes, in staff spaces
 SUPERSAMPLE = 2.0  # rasterize systems at >= 2x the target staff height, then downscale (cleaner lines)
@@ -83,7 +83,7 @@ def crop_systems(engraved: EngravedScore, *, zoom: float = 1.0) -> list[SystemIm
     return out
 
 
-def _crop(layout: PageLayout, system: SystemLayout, page_no: int, measures: list[MeasureInfo],
+def _crop(layout: SvgPageLayout, system: SystemLayout, page_no: int, measures: list[MeasureInfo],
           parts: dict[int, str | None], zoom: float) -> SystemCrop:
     margin = system.staff_height / 4 * CROP_MARGIN_SPACES
     box = system.box
