@@ -63,6 +63,9 @@ def test_smufl_text_glyph_is_drawn():
 
 
 def test_missing_rsvg_convert_raises(monkeypatch):
+    from scorebridge.render import svg_raster
+
     monkeypatch.setattr(raster.shutil, "which", lambda name: None)
+    monkeypatch.setattr(svg_raster, "available", lambda: False)  # nor the resvg wheel (tests/test_svg_raster.py)
     with pytest.raises(MissingToolError, match="librsvg2-bin"):
         svg_to_array(BOX_SVG)

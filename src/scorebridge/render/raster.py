@@ -1,5 +1,7 @@
 """SVG -> grayscale PNG / numpy with Debian's ``rsvg-convert`` (the only rasterizer that draws Verovio's
-SVG correctly in our checks; see toolchain-notes §2).
+SVG correctly in our checks; see toolchain-notes §2), or, where it is missing (a wheel-only machine such as a
+GPU lease), resvg from the ``resvg-py`` wheel (``render.svg_raster``; its fidelity in docs/gpu-data.md).
+``$SCOREBRIDGE_RASTER`` (``rsvg-convert`` or ``resvg``) forces one.
 
 Verovio embeds its fonts as base64 WOFF2 ``@font-face`` rules that rasterizers ignore, so text glyphs
 (tempo-mark notes, Times text) would come out as empty boxes. We decode those fonts once from the
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "SCOREBRIDGE_CACHE"
 _FONT_FACE = re.compile(r"@font-face\s*\{.*?base64,([A-Za-z0-9+/=\s]+)\)", re.S)
 RSVG_TIMEOUT_S = 120
+RASTER_ENV = "SCOREBRIDGE_RASTER"
+_logged_backend: list[str] = []  # the backend already named in the log (once per process)
 
 
 def cache_dir() -> Path:
@@ -77,10 +81,33 @@ def _rsvg() -> str:
     return exe
 
 
+def backend() -> str:
+    """'rsvg-convert' when it is on PATH, else 'resvg' (the wheel); $SCOREBRIDGE_RASTER overrides."""
+    from scorebridge.render import svg_raster
+
+    forced = os.environ.get(RASTER_ENV)
+    if forced not in (None, "", "rsvg-convert", svg_raster.BACKEND):
+        raise ScorebridgeError(f"{RASTER_ENV} must be 'rsvg-convert' or '{svg_raster.BACKEND}', not {forced!r}")
+    if forced:
+        name = forced
+    elif shutil.which("rsvg-convert") is None and svg_raster.available():
+        name = svg_raster.BACKEND
+    else:
+        name = "rsvg-convert"  # missing too: _rsvg() names the Debian package
+    if _logged_backend != [name]:
+        log.info("rasterizing SVG with %s", name)
+        _logged_backend[:] = [name]
+    return name
+
+
 def svg_to_png_bytes(svg: str, zoom: float = 1.0) -> bytes:
-    """Rasterize an SVG document on a white background; returns RGBA PNG bytes from rsvg-convert."""
+    """Rasterize an SVG document on a white background; returns RGBA PNG bytes (rsvg-convert or resvg)."""
     if zoom <= 0:
         raise ValueError(f"zoom must be positive, not {zoom}")
+    if backend() != "rsvg-convert":
+        from scorebridge.render import svg_raster
+
+        return svg_raster.svg_to_png_bytes(svg, zoom, font_dir())
     env = {**os.environ, "FONTCONFIG_FILE": str(font_dir() / "fonts.conf")}
     proc = subprocess.run(
         [_rsvg(), "--zoom", f"{zoom:g}", "--background-color", "white", "--format", "png"],

@@ -2,6 +2,10 @@
 
 Rendering is deterministic: fluidsynth writes 32-bit float WAV (no dither noise), and its chorus and
 reverb are plain DSP without random state, so the same MIDI gives identical samples run after run.
+
+Where the fluidsynth binary is missing (a wheel-only machine such as a GPU lease), ``render.tsf_synth`` renders
+with the ``tinysoundfont`` wheel and the same soundfont file (no reverb or chorus; its likeness to FluidSynth
+in docs/gpu-data.md). ``$SCOREBRIDGE_SYNTH`` (``fluidsynth`` or ``tinysoundfont``) forces one.
 """
 
 from __future__ import annotations
@@ -78,10 +82,19 @@ def check_midi(midi_path: str | os.PathLike[str], limits: Limits = LIMITS) -> fl
 def synthesize(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[str] = "fluidr3",
                sample_rate: int = AUDIO_SAMPLE_RATE, options: SynthOptions = SynthOptions()) -> np.ndarray:
     """Render a MIDI file; returns float32 samples, shape (N,) if mono else (N, 2)."""
-    with work_dir("synth") as tmp:
-        wav = Path(tmp) / "out.wav"
-        midi_seconds = _render(midi_path, wav, soundfont, sample_rate, options)
-        audio, _ = sf.read(wav, dtype="float32", always_2d=True)
+    from scorebridge.render import tsf_synth
+
+    if tsf_synth.chosen():
+        if not 8_000 <= sample_rate <= 96_000:
+            raise ValueError(f"sample_rate must be in 8000..96000, not {sample_rate}")
+        sf2 = resolve_soundfont(soundfont)
+        midi_seconds = check_midi(midi_path)
+        audio = tsf_synth.render(midi_path, sf2, sample_rate, midi_seconds, options.gain)
+    else:
+        with work_dir("synth") as tmp:
+            wav = Path(tmp) / "out.wav"
+            midi_seconds = _render(midi_path, wav, soundfont, sample_rate, options)
+            audio, _ = sf.read(wav, dtype="float32", always_2d=True)
     if options.trim_tail:
         audio = trim_tail(audio, min_samples=math.ceil(midi_seconds * sample_rate))
     return _channels(audio, options.mono)
