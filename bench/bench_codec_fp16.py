@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 
 import torch
-
 from scorebridge.codecs.bake import bake_audio, bake_image, load_codecs
+
 from scorebridge.data.dataset import iter_samples
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scorebridge.render.systems import crop_systems
 
 from scorebridge.pages.layout import detect_layout
 from scorebridge.render import engrave
 from scorebridge.render.raster import RASTER_ENV, svg_to_array
-from scorebridge.render.systems import crop_systems
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("SCOREBRIDGE_CORPORA", ROOT.parent / "shared" / "corpora"))
