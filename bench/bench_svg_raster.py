@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scorebridge.render.systems import crop_systems
+from scorebridge.render.crops import crop_systems
 
 from scorebridge.pages.layout import detect_layout
 from scorebridge.render import engrave

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from scorebridge.render.systems import crop_systems
+from scorebridge.render.crops import crop_systems
 
 from scorebridge.pages.layout import detect_layout
 from scorebridge.render import engrave, raster, svg_raster, svg_to_array
