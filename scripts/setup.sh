@@ -49,10 +49,17 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 fresh() { [ -f ".venv/.scorebridge-$1" ] && [ ! pyproject.toml -nt ".venv/.scorebridge-$1" ]; }
 case "$mode" in
   core) fresh core || fresh test || fresh bench || { "${PIP[@]}" install -e .; touch .venv/.scorebridge-core; } ;;
-  test) fresh test || fresh bench || { "${PIP[@]}" install -e ".[test]"; touch .venv/.scorebridge-test; } ;;
+  test)
+    fresh test || fresh bench || {
+      "${PIP[@]}" install -e ".[test]"
+      # the wheel-only synthesizer's tests (render/tsf_synth.py); --no-deps: its metadata pulls pyaudio
+      "${PIP[@]}" install --no-deps tinysoundfont==0.3.7
+      touch .venv/.scorebridge-test
+    } ;;
   bench)
     fresh bench || {
       "${PIP[@]}" install -e ".[test,bench]"
+      "${PIP[@]}" install --no-deps tinysoundfont==0.3.7
       # its metadata pulls TensorFlow on Linux; its shipped ONNX model runs with onnxruntime instead
       "${PIP[@]}" install --no-deps basic-pitch==0.4.0
       touch .venv/.scorebridge-bench
