@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -6,13 +8,34 @@ from scorebridge.tokens.shifts import (
     AUDIO_SHIFTS,
     IMAGE_CENTRE,
     IMAGE_SHIFTS,
-    audio_shift_variants,
-    image_shift_variants,
     pick_shift,
     shift_and_pad_image,
     shift_audio,
     shifted_image_size,
 )
+
+
+# Every variant of one source, as the reference enumerates them; the package draws one at a time (pick_shift),
+# so only these tests need the whole set.
+@dataclass(frozen=True)
+class ShiftedImage:
+    dx: int
+    dy: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class ShiftedAudio:
+    offset: int
+    audio: np.ndarray
+
+
+def image_shift_variants(img: np.ndarray) -> list[ShiftedImage]:
+    return [ShiftedImage(dx, dy, shift_and_pad_image(img, dx, dy)) for dx, dy in IMAGE_SHIFTS]
+
+
+def audio_shift_variants(audio: np.ndarray) -> list[ShiftedAudio]:
+    return [ShiftedAudio(offset, shift_audio(audio, offset)) for offset in AUDIO_SHIFTS]
 
 
 def _image(h: int = 37, w: int = 50) -> np.ndarray:

@@ -11,8 +11,6 @@ variants. Positive dx / dy move the image right / down; a positive audio offset 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from scorebridge.constants import IMAGE_PATCH_PX
@@ -38,19 +36,6 @@ assert len(IMAGE_SHIFTS) == 32 and IMAGE_SHIFTS[IMAGE_CENTRE] == (0, 0)
 assert len(AUDIO_SHIFTS) == 9 and AUDIO_SHIFTS[AUDIO_CENTRE] == 0
 
 _CENTRES = {len(IMAGE_SHIFTS): IMAGE_CENTRE, len(AUDIO_SHIFTS): AUDIO_CENTRE}
-
-
-@dataclass(frozen=True)
-class ShiftedImage:
-    dx: int
-    dy: int
-    image: np.ndarray  # uint8 (H', W'), H' and W' multiples of 16
-
-
-@dataclass(frozen=True)
-class ShiftedAudio:
-    offset: int  # samples; positive = delayed
-    audio: np.ndarray  # same length and dtype as the input
 
 
 def shifted_image_size(height: int, width: int, patch: int = IMAGE_PATCH_PX) -> tuple[int, int]:
@@ -81,11 +66,6 @@ def shift_and_pad_image(img: np.ndarray, dx: int = 0, dy: int = 0, patch: int = 
     return out
 
 
-def image_shift_variants(img: np.ndarray, patch: int = IMAGE_PATCH_PX) -> list[ShiftedImage]:
-    """All 32 placements, in ``IMAGE_SHIFTS`` order (the centre one at ``IMAGE_CENTRE``)."""
-    return [ShiftedImage(dx, dy, shift_and_pad_image(img, dx, dy, patch)) for dx, dy in IMAGE_SHIFTS]
-
-
 def shift_audio(audio: np.ndarray, offset: int) -> np.ndarray:
     """Move mono audio (T,) by ``offset`` samples, keeping its length and dtype: a positive offset delays it
     (leading zeros, the last samples dropped), a negative one advances it (first samples dropped, zeros at the
@@ -100,11 +80,6 @@ def shift_audio(audio: np.ndarray, offset: int) -> np.ndarray:
     else:
         out[: max(n + offset, 0)] = audio[-offset:]
     return out
-
-
-def audio_shift_variants(audio: np.ndarray) -> list[ShiftedAudio]:
-    """All 9 offsets, in ``AUDIO_SHIFTS`` order (the unshifted one at ``AUDIO_CENTRE``)."""
-    return [ShiftedAudio(offset, shift_audio(audio, offset)) for offset in AUDIO_SHIFTS]
 
 
 def pick_shift(rng: np.random.Generator | None, n: int, train: bool, centre: int | None = None) -> int:
