@@ -15,9 +15,10 @@ import json
 from pathlib import Path
 
 import torch
-from scorebridge.codecs.bake import bake_audio, bake_image, load_codecs
 
+from scorebridge.codecs import load_codecs
 from scorebridge.data.dataset import iter_samples
+from scorebridge.shards.bake import bake_audio, bake_image
 
 ROOT = Path(__file__).resolve().parents[1]
 CODECS = ROOT / "src" / "scorebridge" / "weights" / "codecs"
