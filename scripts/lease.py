@@ -111,9 +111,10 @@ def flops_per_example(config: Any, device: str, steps: int = 3) -> float:
 
     info = read_bake_info(config.data)
     vocab = vocabulary_for(info)
-    rows = read_rows(config.data, "train")
+    rows = read_rows(config.data, "train", config.inputs)  # pixels / mel recipes read built datasets as signal
     pools = build_pools(config.tasks, rows, config.limits)
-    batches = StepBatches(ExampleSource(rows, pools, vocab, config.limits), config.seed, config.batch_size,
+    batches = StepBatches(ExampleSource(rows, pools, vocab, config.limits, config.inputs), config.seed,
+                          config.batch_size,
                           config.accumulate, 0, 1, 0, steps, config.batch_tokens)
     dev = torch.device(device)
     model = new_model(config, vocab, info).to(dev).train()
@@ -204,6 +205,7 @@ def evaluate(model_dir: Path, data: list[str], split: str, limit: int, omr: str 
     F1 of audio -> MIDI on ``transcription`` ("*" = every dataset, averaged)."""
     from scorebridge.checkpoint import config_from_dict
     from scorebridge.model import load_translator
+    from scorebridge.tokens.features import CODES, FeatureSpec
     from scorebridge.tokens.layout import LengthLimits
     from scorebridge.train.assemble import vocabulary_for
     from scorebridge.train.curriculum import TaskEntry
@@ -212,13 +214,16 @@ def evaluate(model_dir: Path, data: list[str], split: str, limit: int, omr: str 
     from scorebridge.train.validate import validate
 
     loaded = load_translator(model_dir)
+    # each model reads the sources as it was trained to: codes from a baked folder, pixels / mel frames from a
+    # built dataset (the relay's --data and --shipped-data name folders of the same samples)
+    inputs = config_from_dict(FeatureSpec, loaded.extra["inputs"], model_dir) if "inputs" in loaded.extra else CODES
     vocab = vocabulary_for(read_bake_info(data))
     if loaded.extra.get("vocabulary") != vocab.to_dict():
         raise InputError(model_dir, f"was trained on another token vocabulary than {data[0]}")
     limits = config_from_dict(LengthLimits, loaded.extra.get("limits", {}), model_dir)
     tasks = (TaskEntry(omr, "image", "notation"), TaskEntry(transcription, "audio", "midi"))
     config = TrainConfig(name="held-out", data=tuple(data), tasks=tasks, steps=1, batch_size=1, limits=limits,
-                         valid_examples=limit, valid_decode=limit)
+                         valid_examples=limit, valid_decode=limit, inputs=inputs)
     results = validate(loaded.model, config, vocab, torch.device("cpu"), split=split)
 
     def mean(suffix: str, key: str) -> tuple[float | None, int]:
@@ -230,6 +235,17 @@ def evaluate(model_dir: Path, data: list[str], split: str, limit: int, omr: str 
     ser, n_omr = mean(":image->notation", "ser")
     f1, n_tr = mean(":audio->midi", "onset_f1")
     return Figures(ser, f1, n_omr, n_tr)
+
+
+def check_same_samples(data: list[str], other: list[str], split: str) -> None:
+    """Both models are judged on the same samples: the folders of ``other`` (e.g. the bake of a built dataset,
+    for a model that reads codes) must hold the same ``split`` sample ids as ``data``."""
+    if list(data) == list(other):
+        return
+    from scorebridge.train.rows import split_ids
+
+    if split_ids(data, split) != split_ids(other, split):
+        raise InputError(Path(other[0]), f"does not hold the same {split} samples as {data[0]}")
 
 
 def should_ship(candidate: Figures, shipped: Figures) -> tuple[bool, str]:
@@ -337,9 +353,12 @@ def _cmd_relay(a: argparse.Namespace) -> None:
     if not summary_file.is_file():
         raise InputError(a.returned, "holds no summary.json (not what scripts/gpu/lease.sh returns)")
     summary = json.loads(summary_file.read_text())
+    shipped_data = a.shipped_data or a.data
+    check_same_samples(a.data, shipped_data, a.split)  # before any work
     candidate_dir = collect(a.returned, a.work / "candidate")
     shipped_dir = a.weights_dir / "model"
-    figures = [evaluate(d, a.data, a.split, a.limit, a.omr, a.transcription) for d in (candidate_dir, shipped_dir)]
+    figures = [evaluate(d, data, a.split, a.limit, a.omr, a.transcription)
+               for d, data in ((candidate_dir, a.data), (shipped_dir, shipped_data))]
     ok, verdict = should_ship(figures[0], figures[1])
     if ok and not a.dry_run:
         ship(candidate_dir, a.weights_dir)
@@ -382,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("relay", help="here, after the return: evaluate, ship if better, add the table row")
     r.add_argument("--returned", type=Path, required=True, help="the files a lease returned")
     r.add_argument("--data", action="append", required=True, help="baked folder(s) holding the held-out split")
+    r.add_argument("--shipped-data", action="append", default=None,
+                   help="folder(s) of the same held-out samples for the shipped model when it reads other inputs "
+                        "(e.g. the bake of the built --data; default: --data)")
     r.add_argument("--split", default="test")
     r.add_argument("--limit", type=int, default=20, help="held-out samples per dataset and direction")
     r.add_argument("--omr", default="*", help="dataset of the OMR figure (the card's: lieder)")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from _baked_fixtures import write_baked, write_recipe
+from _raw_fixtures import write_raw
 from scorebridge.train import read_recipe, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +148,44 @@ def test_relay_errors_are_one_line(tmp_path, world, capsys):
     assert len(err.splitlines()) == 1 and "summary.json" in err
     assert lease.main(["budget", "--lease-min", "15", "--elapsed-s", "100"]) == 0
     assert capsys.readouterr().out.strip() == str(15 * 60 - 100 - 180 - 30)
+
+
+def test_the_pixels_and_mel_recipe_trains_from_scratch_on_a_built_dataset(tmp_path):
+    """scripts/gpu/lease-read.toml (the CPU proofs' inputs): a built dataset travels as a tar.xz, no weights to
+    start from, and the relay judges each model with the inputs it was trained on (here the "shipped" weights are
+    the candidate itself: equal figures, nothing shipped)."""
+    raw = write_raw(tmp_path / "built" / "toyraw")
+    archive = tmp_path / "built.tar.xz"
+    subprocess.run(["tar", "-cJf", str(archive), "-C", str(raw.parent), raw.name], check=True)
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DEVICE": "cpu", "OUT": str(out), "WORK": str(tmp_path / "work"),
+           "TOKENS": str(archive), "INIT": "", "RECIPE": "scripts/gpu/lease-read.toml", "MODEL": "tiny",
+           "TRAIN_S": "6", "BATCH": "8", "BATCH_TOKENS": "400", "PROBE_STEPS": "4",
+           "PY": sys.executable, "EXTRA_PATH": str(ROOT / "src")}
+    done = subprocess.run(["bash", "scripts/gpu/lease.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["init"] is None and summary["steps"] > 4 and summary["flops_per_example"] > 0
+    card = tmp_path / "card.md"
+    card.write_text(CARD)
+    weights = _weights(tmp_path, lease.collect(out, tmp_path / "as-shipped"))
+    assert lease.main(["relay", "--returned", str(out), "--data", str(raw), "--split", "valid", "--limit", "2",
+                       "--weights-dir", str(weights), "--card", str(card), "--work", str(tmp_path / "relay")]) == 0
+    relay = json.loads((tmp_path / "relay" / "relay.json").read_text())
+    assert relay["candidate"]["omr_ser"] is not None and relay["candidate"] == relay["shipped"]
+    assert not relay["ship"]
+
+
+def test_the_relay_refuses_shipped_data_of_other_samples(tmp_path, world, capsys):
+    raw = write_raw(tmp_path / "toyraw", n_train=3, n_valid=1)
+    (tmp_path / "ret").mkdir()
+    (tmp_path / "ret" / "summary.json").write_text("{}")
+    assert lease.main(["relay", "--returned", str(tmp_path / "ret"), "--data", str(raw), "--shipped-data",
+                       str(world["baked"]), "--split", "valid", "--card", str(tmp_path / "card.md"),
+                       "--work", str(tmp_path / "relay")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "same valid samples" in err
 
 
 def test_the_model_card_holds_the_lease_table():

@@ -17,16 +17,18 @@ RETURN_S=${RETURN_S:-180}
 DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/work}
 RECIPE=${RECIPE:-scripts/gpu/lease.toml}
-INIT=${INIT:-src/scorebridge/weights/model}
+INIT=${INIT-src/scorebridge/weights/model}  # empty: from scratch (a recipe whose inputs differ)
 mkdir -p "$OUT" "$WORK"
 source scripts/gpu/env.sh
 stamp() { echo "$1 $(( $(date +%s) - T0 ))" | tee -a "$OUT/env.txt"; }
 stamp "setup_s"
-# TOKENS: a token pack (python -m scorebridge.shards.pack pack ...), a tar.xz of a baked folder, or a folder
+# TOKENS: a token pack (python -m scorebridge.shards.pack pack ...), a tar.xz of one folder (baked tokens, or a
+# built dataset for recipes that read pixels and mel frames: lease-read.toml), or a folder
 TOKENS=${TOKENS:-gpu/tokens.sbpack}
 case "$TOKENS" in
   *.sbpack) $PY -m scorebridge.shards.pack unpack "$TOKENS" "$WORK/tokens" || exit 1; TOKENS=$WORK/tokens ;;
-  *.tar.xz) tar -xJf "$TOKENS" -C "$WORK" || exit 1; TOKENS=$(ls -d "$WORK"/tokens-* | head -n 1) ;;
+  *.tar.xz) top=$(tar -tJf "$TOKENS" | head -n 1 | cut -d/ -f1) && tar -xJf "$TOKENS" -C "$WORK" || exit 1
+            TOKENS=$WORK/$top ;;
 esac
 echo "tokens: $TOKENS ($(wc -l < "$TOKENS/manifest.jsonl") samples)" | tee -a "$OUT/env.txt"
 stamp "data_s"
@@ -35,7 +37,7 @@ export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 SECONDS_LEFT=${TRAIN_S:-$($PY scripts/lease.py budget --lease-min "$LEASE_MIN" --return-s "$RETURN_S" \
   --elapsed-s $(( $(date +%s) - T0 + START_S )))} || exit 1
 echo "training seconds: $SECONDS_LEFT" | tee -a "$OUT/env.txt"
-$PY scripts/lease.py train --recipe "$RECIPE" --data "$TOKENS" --init "$INIT" --out "$WORK/run" \
+$PY scripts/lease.py train --recipe "$RECIPE" --data "$TOKENS" ${INIT:+--init "$INIT"} --out "$WORK/run" \
   --seconds "$SECONDS_LEFT" --lease-min "$LEASE_MIN" --device "$DEVICE" ${MODEL:+--model $MODEL} \
   ${BATCH:+--batch-size $BATCH} ${BATCH_TOKENS:+--batch-tokens $BATCH_TOKENS} ${GUESS_STEPS:+--guess-steps $GUESS_STEPS} \
   ${PROBE_STEPS:+--probe-steps $PROBE_STEPS} ${COMPILE:+--compile} > "$OUT/train.log" 2>&1

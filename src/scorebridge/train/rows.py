@@ -5,6 +5,7 @@ A recipe's ``data`` may mix both; every baked folder of one run must share one c
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,3 +40,16 @@ def read_rows(folders: Sequence[str | os.PathLike[str]], split: str | None = Non
     for folder in map(Path, folders):
         rows += raw_rows(folder, inputs, split) if is_raw_dataset(folder) else baked_rows(folder, split)
     return rows
+
+
+def split_ids(folders: Sequence[str | os.PathLike[str]], split: str) -> list[str]:
+    """The sorted sample ids of ``split`` in baked folders and built datasets alike (both keep a
+    manifest.jsonl with ``id`` and ``split``): tells whether two sets of folders hold the same samples."""
+    ids: list[str] = []
+    for folder in map(Path, folders):
+        manifest = folder / "manifest.jsonl"
+        if not manifest.is_file():
+            raise InputError(folder, "has no manifest.jsonl (not a built dataset or a baked folder)")
+        with manifest.open(encoding="utf-8") as f:
+            ids += [row["id"] for row in map(json.loads, f) if row.get("split") == split]
+    return sorted(ids)
