@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from _audio_checks import peak_hz
 from scorebridge.errors import InputError
 from scorebridge.render import SOUNDFONTS, SynthOptions, synthesize, synthesize_bytes, synthesize_to_wav
 
@@ -28,12 +29,6 @@ def one_note_midi(path: Path, note: int = 69, seconds: float = 1.0, program: int
     mid.tracks.append(track)
     mid.save(path)
     return path
-
-
-def peak_hz(audio: np.ndarray, sr: int) -> float:
-    seg = audio[: sr // 2] * np.hanning(sr // 2)
-    spec = np.abs(np.fft.rfft(seg, n=8 * len(seg)))
-    return float(np.fft.rfftfreq(8 * len(seg), 1 / sr)[np.argmax(spec)])
 
 
 @needs_sf2

@@ -7,10 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
-from scorebridge.render.crops import crop_systems
 
 from scorebridge.pages.layout import detect_layout
 from scorebridge.render import engrave, raster, svg_raster, svg_to_array
+from scorebridge.render.crops import crop_systems
 
 pytest.importorskip("resvg_py")
 

@@ -10,6 +10,7 @@ import mido
 import numpy as np
 import pytest
 
+from _audio_checks import peak_hz
 from scorebridge.constants import AUDIO_SAMPLE_RATE
 from scorebridge.render import SOUNDFONTS, synth, synthesize, tsf_synth
 
@@ -29,12 +30,6 @@ def notes_midi(path: Path, notes: tuple[int, ...] = (69,), seconds: float = 0.5)
     mid.tracks.append(track)
     mid.save(path)
     return path
-
-
-def peak_hz(audio: np.ndarray, sr: int) -> float:
-    seg = audio[: sr // 2] * np.hanning(sr // 2)
-    spec = np.abs(np.fft.rfft(seg, n=8 * len(seg)))
-    return float(np.fft.rfftfreq(8 * len(seg), 1 / sr)[np.argmax(spec)])
 
 
 @pytest.fixture(autouse=True)
