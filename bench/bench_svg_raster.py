@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scorebridge.render.crops import crop_systems
 
 from scorebridge.pages.layout import detect_layout
 from scorebridge.render import engrave
+from scorebridge.render.crops import crop_systems
 from scorebridge.render.raster import RASTER_ENV, svg_to_array
 
 ROOT = Path(__file__).resolve().parents[1]
