@@ -60,3 +60,19 @@ def test_one_window_builder_for_asap_and_the_adapters() -> None:
     assert [(w.start_ms, w.end_ms) for w in asap] == [(0, 1000), (1000, 2000), (2000, 3000)]
     assert asap[1].tied_in == (0,) and asap[2].notes == () and asap[2].tied_in == ()
     assert join_truth_windows([truth_window(w) for w in adapter]) == sorted(notes)
+
+
+def test_a_record_read_without_its_notes_has_no_ties() -> None:
+    """The trainer reads only the members a direction needs (image -> LMX: no notes); the ties go with them."""
+    import numpy as np
+
+    from scorebridge.data.schema import Sample, from_record, to_record
+
+    sample = Sample(id="t/p/system-0001", source="t", piece="p", split="train", kind="system", start_ms=0,
+                    end_ms=1000, image=np.full((8, 8), 255, np.uint8), lmx=("measure",),
+                    notes=(Note(0, 500, 60, 80), Note(600, 900, 62, 80)), tied_in=(0,))
+    record = to_record(sample)
+    assert from_record(record).tied_in == (0,)
+    partial = {k: v for k, v in record.items() if k in ("__key__", "json", "png", "lmx")}
+    read = from_record(partial)
+    assert read.notes is None and read.tied_in is None and read.lmx == ("measure",)

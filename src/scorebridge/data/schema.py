@@ -173,7 +173,10 @@ def from_record(record: Mapping[str, Any]) -> Sample:
     if "flac" in record:
         audio, _ = sf.read(io.BytesIO(_bytes(record["flac"])), dtype="float32")
     extra = dict(meta["meta"])
-    if "tied_in" in meta:
+    if notes is None:  # a record read without its notes (e.g. a trainer's image -> LMX example): no ties either
+        extra.pop("tied_in", None)
+        tied = None
+    elif "tied_in" in meta:
         tied = None if meta["tied_in"] is None else tuple(meta["tied_in"])
     else:
         tied = _legacy_tied_in(meta["kind"], notes, extra.pop("tied_in", None))
