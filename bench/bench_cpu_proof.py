@@ -35,9 +35,13 @@ from scorebridge.train.run_folder import latest_checkpoint, read_metrics
 from scorebridge.train.validate import validate
 
 
-def curve(run: Path) -> list[tuple[int, int, float | None, float, float | None, float | None]]:
+DIRECTIONS = {"omr": "image->notation", "transcription": "audio->midi"}
+
+
+def curve(run: Path, direction: str) -> list[tuple[int, int, float | None, float, float | None, float | None]]:
     """(step, examples seen, mean train loss of the rows since the last validation, valid accuracy, valid SER
-    (or onset F1 for MIDI targets), seconds) per validation row."""
+    (or onset F1 for MIDI targets), seconds) per validation row, for ``direction`` ("image->notation") where the
+    run validated several (a run of one direction: its only one). Examples and loss are of all directions."""
     rows, losses, out = read_metrics(run), [], []
     batch = json.loads((run / "recipe.json").read_text())["batch_size"]
     seconds = None
@@ -46,7 +50,8 @@ def curve(run: Path) -> list[tuple[int, int, float | None, float, float | None, 
             losses.append(r["loss"])
             seconds = r.get("seconds")
         if "validation" in r:
-            v = next(iter(r["validation"].values()))
+            named = [v for k, v in r["validation"].items() if k.endswith(f":{direction}")]
+            v = named[0] if named else next(iter(r["validation"].values()))
             mean = sum(losses) / len(losses) if losses else None
             out.append((r["step"], r["step"] * batch, mean, v["accuracy"], v.get("ser", v.get("onset_f1")), seconds))
             losses = []
@@ -82,7 +87,7 @@ def main() -> None:
     print(f"| run | step | examples | train loss | valid token accuracy | valid {metric} | train s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, run in runs:
-        for step, examples, loss, acc, ser, seconds in curve(run):
+        for step, examples, loss, acc, ser, seconds in curve(run, DIRECTIONS[args.task]):
             loss_s = f"{loss:.3f}" if loss is not None else "-"
             ser_s = f"{100 * ser:.1f}" if ser is not None else "-"
             sec_s = f"{seconds:.0f}" if seconds is not None else "-"
@@ -119,7 +124,9 @@ def held_out_transcription(runs: list[tuple[str, Path]], args: argparse.Namespac
         folder = checkpoint(run, args.step)
         model = load_model(folder, codecs=args.codecs)
         config = config_from_dict(TrainConfig, json.loads((run / "recipe.json").read_text()), run / "recipe.json")
-        config = dataclasses.replace(config, data=(args.data,), valid_examples=args.limit, valid_decode=args.limit)
+        tasks = tuple(t for t in config.tasks if (t.source, t.target) == ("audio", "midi"))  # a joint run: this one
+        config = dataclasses.replace(config, data=(args.data,), tasks=tasks, valid_examples=args.limit,
+                                     valid_decode=args.limit)
         t0 = time.perf_counter()
         result = next(iter(validate(model.translator, config, model.vocab, torch.device("cpu"), split="test").values()))
         n = int(result["examples"])

@@ -178,6 +178,10 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--wheels-bytes", type=int, default=569_706, help="the carried training wheels (slimmed)")
     p.add_argument("--peak-tflops", type=float, default=None)
+    p.add_argument("--recipe", type=Path, default=ROOT / "scripts" / "gpu" / "lease.toml",
+                   help="the lease recipe (lease-read.toml reads a built dataset as pixels and mel frames)")
+    p.add_argument("--flops-only", action="store_true",
+                   help="only count the training FLOPs per example of the recipe's real batches (2 steps)")
     a = p.parse_args()
     from scorebridge.train import read_recipe
 
@@ -187,9 +191,15 @@ def main() -> None:
         data = a.data or synthetic_bake(Path(tmp) / "synthetic")
         batch = a.batch or (16 if cpu else 192)
         budget = a.batch_tokens or (4 * 1024 if cpu else 48 * 1024)
-        config = read_recipe(ROOT / "scripts" / "gpu" / "lease.toml", data=(str(data),),
-                             model=a.preset or ("tiny" if cpu else "compact"), steps=a.steps, batch_size=batch,
-                             workers=0, checkpoint_every=10**6, init_codebooks=False)
+        config = read_recipe(a.recipe, data=(str(data),), model=a.preset or ("tiny" if cpu else "compact"),
+                             steps=a.steps, batch_size=batch, batch_tokens=budget, workers=0,
+                             checkpoint_every=10**6, init_codebooks=False)
+        if a.flops_only:
+            flops = lease.flops_per_example(config, a.device, steps=2)
+            text = (f"{a.recipe.name}, model {config.model}, batch {batch}, micro-batches of <= {budget:,} padded "
+                    f"steps, data {data.name}: {flops / 1e9:,.2f} GFLOP per example (training, counted)")
+            print(text)
+            return
         results = []
         for s in settings(budget):
             results.append(run_setting(s, config, a.device, lease))

@@ -87,6 +87,12 @@ def lease_train(config: Any, out: Path, device: str, seconds: float, probe_steps
     probe = max(2, min(probe_steps, config.optim.warmup, config.steps - 1))
     config = dataclasses.replace(config, log_every=min(config.log_every, max(1, probe // 4)))  # rows to time
     first = train(config, out, device=device, progress=False, stop_at=probe, deadline=Deadline(left()))
+    if first.steps < probe:  # the time ran out inside the probe (a slow start): that was the whole lease
+        if first.checkpoint is None:
+            raise RuntimeError("the run ended without a checkpoint")
+        log.info("the probe ran out of time after %d steps", first.steps)
+        return LeaseRun(first.steps, first.examples, first.seconds, first.steps / max(first.seconds, 1e-9),
+                        first.checkpoint)
     rate = probe_rate(read_metrics(out))
     total = max(first.steps + 1, first.steps + int(rate * left() * margin))
     log.info("probe: %.2f steps/s; %.0f s left: %d steps in all", rate, left(), total)
@@ -264,6 +270,19 @@ def should_ship(candidate: Figures, shipped: Figures) -> tuple[bool, str]:
     return True, f"shipped: {' and '.join(better)} better"
 
 
+def directions(model_dir: Path) -> set[str]:
+    """The directions a translator folder was trained in (its recipe's tasks, "source->target")."""
+    config = json.loads((model_dir / "config.json").read_text())
+    tasks = config.get("extra", {}).get("recipe", {}).get("tasks", [])
+    return {f"{t['source']}->{t['target']}" for t in tasks}
+
+
+def lost_directions(candidate: Path, shipped: Path) -> list[str]:
+    """Directions the shipped model was trained in and the candidate was not: shipping it would take them from
+    users (the demo runs the model in every direction)."""
+    return sorted(directions(shipped) - directions(candidate))
+
+
 def ship(candidate: Path, weights_dir: Path) -> None:
     """Replace ``weights_dir/model`` with the candidate's weights in fp16 (atomically; the codecs stay)."""
     from safetensors.torch import load_file, save_file
@@ -360,6 +379,9 @@ def _cmd_relay(a: argparse.Namespace) -> None:
     figures = [evaluate(d, data, a.split, a.limit, a.omr, a.transcription)
                for d, data in ((candidate_dir, a.data), (shipped_dir, shipped_data))]
     ok, verdict = should_ship(figures[0], figures[1])
+    lost = lost_directions(candidate_dir, shipped_dir)
+    if ok and lost and not a.allow_fewer_directions:
+        ok, verdict = False, f"not shipped: better, but not trained in {', '.join(lost)} (--allow-fewer-directions)"
     if ok and not a.dry_run:
         ship(candidate_dir, a.weights_dir)
         write_figures(a.weights_dir / "model", figures[0], a)  # the note every model route prints reads them
@@ -406,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(e.g. the bake of the built --data; default: --data)")
     r.add_argument("--split", default="test")
     r.add_argument("--limit", type=int, default=20, help="held-out samples per dataset and direction")
+    r.add_argument("--allow-fewer-directions", action="store_true",
+                   help="ship a better candidate even when it was not trained in every direction of the shipped one")
     r.add_argument("--omr", default="*", help="dataset of the OMR figure (the card's: lieder)")
     r.add_argument("--transcription", default="*", help="dataset of the onset F1 figure (the card's: asap)")
     r.add_argument("--weights-dir", type=Path, default=Path("src/scorebridge/weights"))

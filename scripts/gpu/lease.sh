@@ -3,8 +3,8 @@
 # and return its weights (fp16, in parts), the run's metrics and a summary (examples/s, FLOPs per example, MFU).
 # Here, after the return: python scripts/lease.py relay --returned RETURNED --data TEST_TOKENS (evaluates the
 # candidate and the shipped weights on the same held-out set, ships only if better, adds MODEL_CARD.md's row).
-# What travels: this repository (with src/scorebridge/weights), gpu/tokens.sbpack (a baked token folder packed by
-# `python -m scorebridge.shards.pack pack`; a tar.xz of one also works), and .whl (the packages that machine lacks).
+# What travels: this repository (with src/scorebridge/weights, unless `scripts/gpu/travel.sh light` kept them here for
+# a lease from scratch), the data (TOKENS below), and .whl (the packages that machine lacks).
 #   LEASE_MIN   the lease's device minutes (15), START_S the seconds it spent before this script began (machine
 #               start and transfer; an estimate until measured), RETURN_S kept for the return (180)
 #   DEVICE=cpu OUT=/tmp/out MODEL=tiny ... runs the same steps here (how it is tested: tests/test_lease.py)
@@ -22,11 +22,20 @@ mkdir -p "$OUT" "$WORK"
 source scripts/gpu/env.sh
 stamp() { echo "$1 $(( $(date +%s) - T0 ))" | tee -a "$OUT/env.txt"; }
 stamp "setup_s"
-# TOKENS: a token pack (python -m scorebridge.shards.pack pack ...), a tar.xz of one folder (baked tokens, or a
-# built dataset for recipes that read pixels and mel frames: lease-read.toml), or a folder
+# TOKENS: a token pack (python -m scorebridge.shards.pack pack ...), a built-dataset pack for recipes that read
+# pixels and mel frames (python -m scorebridge.shards.built_pack pack ...: lease-read.toml; its audio is made again
+# here from the notes with SOUNDFONT, an .sf2 or .sf2.xz that travels, on every core), a tar.xz of one folder
+# (baked tokens or a built dataset), or a folder
 TOKENS=${TOKENS:-gpu/tokens.sbpack}
+SOUNDFONT=${SOUNDFONT:-}
+case "$SOUNDFONT" in
+  *.xz) $PY -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+          "$SOUNDFONT" "$WORK/soundfont.sf2" || exit 1; SOUNDFONT=$WORK/soundfont.sf2 ;;
+esac
 case "$TOKENS" in
   *.sbpack) $PY -m scorebridge.shards.pack unpack "$TOKENS" "$WORK/tokens" || exit 1; TOKENS=$WORK/tokens ;;
+  *.sbbuilt) $PY -m scorebridge.shards.built_pack unpack "$TOKENS" "$WORK/built" ${SOUNDFONT:+--soundfont "$SOUNDFONT"} \
+               --workers "${UNPACK_WORKERS:-$(nproc)}" || exit 1; TOKENS=$WORK/built ;;
   *.tar.xz) top=$(tar -tJf "$TOKENS" | head -n 1 | cut -d/ -f1) && tar -xJf "$TOKENS" -C "$WORK" || exit 1
             TOKENS=$WORK/$top ;;
 esac

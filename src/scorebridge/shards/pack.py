@@ -126,31 +126,37 @@ def pack(folder: str | os.PathLike[str], out: str | os.PathLike[str], clean_only
                CODEBOOKS_NAME: (root / CODEBOOKS_NAME).read_bytes() if keep else b""}
     members.update({name: buf.getvalue() for name, buf in cols.buffers.items()})
     target = Path(out)
-    with atomic_path(target) as tmp:
-        with lzma.open(tmp, "wb", preset=XZ_PRESET) as xz:
-            xz.write(MAGIC)
-            for name, data in members.items():
-                encoded = name.encode()
-                xz.write(struct.pack("<HQ", len(encoded), len(data)) + encoded + data)
+    write_members(target, MAGIC, members)
     size = target.stat().st_size
     log.info("packed %d samples into %s: %d bytes (%.0f per sample)", n, target, size, size / max(n, 1))
     return PackReport(target, n, size, bits)
 
 
-def _read_members(packed: Path) -> dict[str, bytes]:
+def write_members(target: Path, magic: bytes, members: dict[str, bytes]) -> None:
+    """One xz stream: ``magic``, then each member as (name length, size, name, bytes); written atomically."""
+    with atomic_path(target) as tmp:
+        with lzma.open(tmp, "wb", preset=XZ_PRESET) as xz:
+            xz.write(magic)
+            for name, data in members.items():
+                encoded = name.encode()
+                xz.write(struct.pack("<HQ", len(encoded), len(data)) + encoded + data)
+
+
+def read_members(packed: Path, magic: bytes = MAGIC, what: str = "token pack") -> dict[str, bytes]:
+    """The members ``write_members`` wrote; an InputError naming the file when it is not such a pack."""
     try:
         with lzma.open(packed, "rb") as xz:
-            if xz.read(len(MAGIC)) != MAGIC:
-                raise InputError(packed, "not a scorebridge token pack")
+            if xz.read(len(magic)) != magic:
+                raise InputError(packed, f"not a scorebridge {what}")
             members = {}
             while head := xz.read(10):
                 name_len, size = struct.unpack("<HQ", head)
                 name = xz.read(name_len).decode()
                 members[name] = xz.read(size)
                 if len(members[name]) != size:
-                    raise InputError(packed, "token pack is truncated")
+                    raise InputError(packed, f"{what} is truncated")
     except (lzma.LZMAError, EOFError, struct.error) as exc:
-        raise InputError(packed, f"unreadable token pack ({exc})") from None
+        raise InputError(packed, f"unreadable {what} ({exc})") from None
     return members
 
 
@@ -185,7 +191,7 @@ def unpack(packed: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
     packed = Path(packed)
     if not packed.is_file():
         raise InputError(packed, "token pack not found")
-    members = _read_members(packed)
+    members = read_members(packed)
     missing = [name for name in ("pack.json", "bake.json", *_Columns.NAMES) if name not in members]
     if missing:
         raise InputError(packed, f"token pack lacks {', '.join(missing)}")
