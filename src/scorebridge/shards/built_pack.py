@@ -24,6 +24,7 @@ reads unchanged; without ``--soundfont`` (and without carried audio) its samples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import json
@@ -86,11 +87,13 @@ def pack_built(folder: str | os.PathLike[str], out: str | os.PathLike[str], bits
     root = Path(folder)
     if (root / "bake.json").is_file():
         raise InputError(root, "a baked token folder, not a built dataset: use `python -m scorebridge.shards.pack`")
-    load_manifest(root)  # a clear error when it is not a dataset
     config = root / "config.json"
     buffers = {name: io.BytesIO() for name in COLUMNS}
+    from tqdm import tqdm
+
+    rows = [r for r in load_manifest(root) if splits is None or r["split"] in splits]
     n = 0
-    for sample in _samples_of(root, splits):
+    for sample in tqdm(_samples_of(root, splits), total=len(rows), desc="pack", unit="sample", disable=None):
         record = to_record(dataclasses.replace(sample, image=None, audio=None))
         meta = json.loads(record["json"])
         meta["row"] = sample.row()  # the manifest row as built (image size, audio length, modalities)
@@ -228,19 +231,19 @@ def unpack_built(packed: str | os.PathLike[str], out: str | os.PathLike[str],
         key = entry["meta"]["piece"]
         source = entry["meta"]["source"]
         pieces.setdefault(f"shards/{source}-{key}.tar", []).append(entry)
+    from tqdm import tqdm
+
     sf = None if soundfont is None else str(soundfont)
     rows: list[dict[str, Any]] = []
     with atomic_dir(out) as tmp:
         (tmp / "shards").mkdir()
         (tmp / "config.json").write_bytes(members["config.json"])
         jobs = [(tmp, rel, entries, sf) for rel, entries in pieces.items()]
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                for done in pool.map(_write_piece, jobs, chunksize=4):
-                    rows.extend(done)
-        else:
-            for job in jobs:
-                rows.extend(_write_piece(job))
+        bar = tqdm(total=sum(len(e) for e in pieces.values()), desc="unpack", unit="sample", disable=None)
+        with bar, ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            for done in (pool.map(_write_piece, jobs, chunksize=4) if pool else map(_write_piece, jobs)):
+                rows.extend(done)
+                bar.update(len(done))
         (tmp / "manifest.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     log.info("unpacked %d samples of %d pieces into %s", len(rows), len(pieces), out)
     return len(rows)
