@@ -34,7 +34,6 @@ from scorebridge.train.recipe import TrainConfig
 from scorebridge.train.run_folder import latest_checkpoint, read_metrics
 from scorebridge.train.validate import validate
 
-
 DIRECTIONS = {"omr": "image->notation", "transcription": "audio->midi"}
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from scorebridge.errors import InputError, ScorebridgeError
+from scorebridge.errors import InputError, exit_status
 from scorebridge.fileio import replace_dir, write_text
 
 log = logging.getLogger("lease")
@@ -443,14 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     commands = {"budget": _cmd_budget, "train": _cmd_train, "export": _cmd_export, "relay": _cmd_relay}
-    try:
-        commands[args.command](args)
-    except (ScorebridgeError, ValueError) as exc:
-        if args.debug:
-            raise
-        print(f"scorebridge: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(lambda: commands[args.command](args), args.debug)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from os import PathLike
 
 
@@ -33,3 +34,19 @@ class OutputError(ScorebridgeError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def exit_status(command: Callable[[], object], debug: bool = False) -> int:
+    """Run a script's ``command``: 0 when it returns; a ScorebridgeError or ValueError becomes one line on stderr
+    and status 2 (raised with its traceback when ``debug``). For the small module and script entry points; the
+    ``scorebridge`` command has its own (cli/main.py)."""
+    import sys
+
+    try:
+        command()
+    except (ScorebridgeError, ValueError) as exc:
+        if debug:
+            raise
+        print(f"scorebridge: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -42,7 +42,7 @@ import numpy as np
 from ..data.cutting import cut_audio
 from ..data.dataset import iter_samples, load_manifest
 from ..data.schema import Sample, from_record, to_record
-from ..errors import InputError, ScorebridgeError
+from ..errors import InputError, exit_status
 from ..fileio import atomic_dir, atomic_path, work_dir
 from ..midi import write_midi
 from .pack import pack_codes, read_members, unpack_codes, write_members
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
+    def command() -> None:
         if args.command == "pack":
             splits = None if args.split is None else [s for s in args.split.split(",") if s]
             r = pack_built(args.folder, args.out, bits=args.bits, splits=splits, audio=args.audio)
@@ -275,13 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             n = unpack_built(args.packed, args.out, soundfont=args.soundfont, workers=max(1, args.workers))
             print(f"{args.out}: {n} samples")
-    except (ScorebridgeError, ValueError) as exc:
-        if args.debug:
-            raise
-        print(f"scorebridge: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
 
+    return exit_status(command, args.debug)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, exit_status
 from ..fileio import atomic_dir, atomic_path
 from .format import CODEBOOKS_NAME, BakedSample, npy_bytes, read_baked_manifest
 from .reader import iter_baked
@@ -248,18 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("out", nargs="?", default=None, help="default: the pack's name without its suffix")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
+    def command() -> None:
         if args.command == "pack":
             r = pack(args.folder, args.out, clean_only=not args.all_variants, codebooks=args.codebooks)
             print(f"{r.out}: {r.samples} samples, {r.bytes:,} bytes ({r.bytes / max(r.samples, 1):,.0f} per sample)")
         else:
             out = args.out or str(Path(args.packed).with_suffix(""))
             print(f"{out}: {unpack(args.packed, out)} samples")
-    except (InputError, ValueError) as exc:
-        print(f"scorebridge: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
 
+    return exit_status(command)
 
 if __name__ == "__main__":
     sys.exit(main())
