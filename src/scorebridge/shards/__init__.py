@@ -3,7 +3,8 @@
 ``format`` defines a baked folder and its records (``BakedSample``, the manifest, ``CODEBOOKS_NAME``);
 ``reader`` reads them in order (``iter_baked``) or by row (``ShardReader``); ``bake`` writes them from
 data-engine datasets and codecs (``scorebridge.shards.bake.bake``, behind ``scorebridge codec bake``);
-``pack`` packs a baked folder densely for a lent GPU (``python -m scorebridge.shards.pack``).
+``pack`` packs a baked folder densely for a lent GPU (``python -m scorebridge.shards.pack``), ``built_pack`` a
+built dataset for a lease that reads pixels and mel frames (``python -m scorebridge.shards.built_pack``).
 
 Layering: shards may use ``data``, ``codecs`` and ``tokens``; ``data`` and ``codecs`` never import shards. This
 face imports only the format and the readers (numpy and the standard library): the writer pulls in the codecs,
