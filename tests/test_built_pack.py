@@ -124,3 +124,15 @@ def test_bad_input_is_a_one_line_error(built, tmp_path, capsys):
     pack_built(built, tmp_path / "ok.sbbuilt")
     assert main(["unpack", str(tmp_path / "ok.sbbuilt"), str(tmp_path / "o"), "--soundfont", "/no/such.sf2"]) == 2
     assert "soundfont not found" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_a_lease_imports_nothing_the_gpu_machine_lacks():
+    """The GPU machine has no Verovio (nor the other engraving tools): unpacking a pack and training must import
+    without it, as scripts/gpu/rehearse.sh found they did not."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfor name in ('verovio', 'music21', 'partitura'):\n    sys.modules[name] = None\n"
+            "import scorebridge.shards.built_pack, scorebridge.train.loop, scorebridge.render.synth")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

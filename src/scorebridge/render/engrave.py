@@ -12,10 +12,9 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import verovio
 
 from scorebridge.errors import InputError
 from scorebridge.fileio import write_bytes
@@ -24,6 +23,9 @@ from scorebridge.limits import LIMITS, check_file_size
 from scorebridge.render.svglayout import SvgPageLayout, parse_page
 from scorebridge.scorefile import check_kern_spines, decode_score_bytes, parse_score_xml, read_mxl_rootfile
 
+if TYPE_CHECKING:  # imported where a toolkit is made: a lease's data unpacking imports this package without it
+    import verovio
+
 log = logging.getLogger(__name__)
 
 FONTS = ("Leipzig", "Bravura", "Gootville", "Leland", "Petaluma")  # SMuFL fonts shipped inside verovio
@@ -31,7 +33,6 @@ INPUT_FORMATS = VEROVIO_INPUTS  # suffix -> Verovio's input format
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 _MEI_NS = "{http://www.music-encoding.org/ns/mei}"
 
-verovio.enableLog(verovio.LOG_OFF)  # Verovio writes to stdout/stderr otherwise; errors surface as InputError
 
 
 def new_toolkit() -> verovio.toolkit:
@@ -39,6 +40,9 @@ def new_toolkit() -> verovio.toolkit:
     in the thread that imported it, so a toolkit made in another thread would load nothing."""
     from importlib.resources import files
 
+    import verovio
+
+    verovio.enableLog(verovio.LOG_OFF)  # Verovio writes to stdout/stderr otherwise; errors surface as InputError
     verovio.setDefaultResourcePath(str(files("verovio") / "data"))
     return verovio.toolkit()
 

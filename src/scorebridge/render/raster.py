@@ -20,7 +20,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import verovio
 from fontTools.ttLib import TTFont
 from PIL import Image
 
@@ -48,6 +47,8 @@ def font_dir() -> Path:
     Each file is written atomically and fonts.conf last, so a folder with fonts.conf is complete,
     and concurrent first calls at worst write identical files twice.
     """
+    import verovio  # here, not above: importing scorebridge.render (a lease's unpacking) needs no Verovio
+
     target = cache_dir() / "fonts" / f"verovio-{verovio.toolkit(False).getVersion().split('-')[0]}"
     conf = target / "fonts.conf"
     if conf.is_file():
