@@ -29,7 +29,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in
     "inference",                              # one window, then long-form over windows
     "api train eval convert quality",         # the library face; training; evaluation; score conversions; how
                                               # far the model's held-out figures let a user trust it
-    "translate",                              # routing between file types
+    "routes translate",                       # who translates what; routing between file types
     "cli studio video demo __main__ __init__",  # what users run
 ))
 

@@ -11,7 +11,7 @@ import pytest
 from scorebridge.errors import InputError
 from scorebridge.modality import Modality
 from scorebridge.quality import Figure, Quality, quality_note, read_quality
-from scorebridge.translate import choose_engine
+from scorebridge.routes import choose_engine
 from scorebridge.wording import plain
 
 M = Modality

@@ -1,6 +1,7 @@
 """`scorebridge translate`: any file of one modality to a file of another, whole pages and long recordings.
 
-Which engine does what (``ENGINES``; ``--engine`` picks, ``choose_engine`` decides ``auto``): the model reads pages
+Which engine does what (``scorebridge.routes``: ``ENGINES``; ``--engine`` picks, ``choose_engine`` decides ``auto``,
+cascades stand in where the model was not trained in a direction): the model reads pages
 (image -> notation, MIDI, audio), transcribes recordings (audio -> MIDI) and can synthesize MIDI (MIDI -> audio),
 window by window through the long-form layer (``inference.longform``). Deterministic engines: notation is engraved
 by Verovio and played by FluidSynth, MIDI is played by FluidSynth (auto's pick while the model's MIDI -> audio is
@@ -14,12 +15,11 @@ import dataclasses
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scorebridge.constants import WINDOW_MS
 from scorebridge.errors import InputError
 from scorebridge.fileio import check_distinct, check_output_location, write_text
 from scorebridge.filetypes import modality_of, readable, writable
@@ -32,7 +32,14 @@ from scorebridge.limits import (
     measure_midi_file,
 )
 from scorebridge.modality import Modality
-from scorebridge.quality import METRICS, Figure, Quality, direction_key, model_quality, quality_note
+from scorebridge.quality import Quality, model_quality, quality_note
+from scorebridge.routes import (
+    ROUTES,
+    EngineChoice,
+    choose_engine,
+    model_step,
+    needs_model,
+)
 from scorebridge.scorefile import write_musicxml
 
 if TYPE_CHECKING:  # the model and its options pull in torch: the deterministic routes never import them
@@ -44,82 +51,6 @@ log = logging.getLogger(__name__)
 # suffix -> modality of what translate reads and writes, from the one table (``scorebridge.filetypes``)
 INPUTS: dict[str, Modality] = {s: m for s in readable() if (m := modality_of(s)) is not None}
 OUTPUTS: dict[str, Modality] = {s: m for s in writable() if (m := modality_of(s, write=True)) is not None}
-
-# (source, target) -> {engine: what it does}; "model" routes need weights. `--engine auto` picks per direction
-# (``choose_engine``); ``ROUTES`` holds its pick when no model has a usable measured figure, which is today's case.
-ENGINES: dict[tuple[Modality, Modality], dict[str, str]] = {
-    (Modality.IMAGE, Modality.NOTATION): {"model": "model"},
-    (Modality.IMAGE, Modality.MIDI): {"model": "model"},
-    (Modality.IMAGE, Modality.AUDIO): {"model": "model"},
-    (Modality.AUDIO, Modality.MIDI): {"model": "model"},
-    (Modality.AUDIO, Modality.NOTATION): {"model": "model, then the MIDI quantizer"},
-    (Modality.AUDIO, Modality.IMAGE): {"model": f"model, window by window ({WINDOW_MS // 1000} s)"},
-    (Modality.MIDI, Modality.AUDIO): {"fluidsynth": "FluidSynth (no model)", "model": "model"},
-    (Modality.MIDI, Modality.NOTATION): {"quantizer": "the MIDI quantizer (no model)"},
-    (Modality.MIDI, Modality.IMAGE): {"verovio": "the MIDI quantizer and Verovio (no model)"},
-    (Modality.NOTATION, Modality.MIDI): {"verovio": "Verovio (no model)"},
-    (Modality.NOTATION, Modality.AUDIO): {"fluidsynth": "Verovio and FluidSynth (no model)"},
-    (Modality.NOTATION, Modality.IMAGE): {"verovio": "Verovio (no model)"},
-    (Modality.NOTATION, Modality.NOTATION): {"lmx": "LMX <-> MusicXML (no model)"},
-}
-ENGINE_CHOICES = ("auto", "model", "fluidsynth", "verovio")
-CASCADE = "model (image -> notation), then Verovio and FluidSynth"
-# the first engine of each direction is auto's pick unless the model's measured figure beats it
-ROUTES: dict[tuple[Modality, Modality], str] = {pair: next(iter(engines.values()))
-                                                for pair, engines in ENGINES.items() if pair[0] is not pair[1]}
-
-
-@dataclass(frozen=True)
-class EngineChoice:
-    """The engine of one request: ``key`` (an ``ENGINES`` key), what it does, and why auto chose it (or "")."""
-
-    key: str
-    engine: str
-    reason: str = ""
-
-
-def choose_engine(source: Modality, target: Modality, requested: str = "auto", quality: Quality | None = None,
-                  where: Path | None = None) -> EngineChoice:
-    """``requested`` (auto, model, fluidsynth, verovio) for this direction, or an InputError naming the engines
-    that can do it. ``auto``: the only engine, or between the model and a deterministic engine the better
-    *measured* one (``quality``: a ``scorebridge.quality.Quality``); the deterministic engine when the model is
-    unmeasured or below usable."""
-    engines = ENGINES.get((source, target), {})
-    if requested not in ENGINE_CHOICES:
-        raise InputError(where or Path("."), f"unknown engine {requested!r}; expected one of "
-                                             f"{', '.join(ENGINE_CHOICES)}")
-    if requested != "auto":
-        if requested not in engines:
-            names = ", ".join(e for e in engines if e in ENGINE_CHOICES) or "auto"
-            raise InputError(where or Path("."), f"--engine {requested} cannot translate {source} to {target} "
-                                                 f"(engines for it: {names})")
-        return EngineChoice(requested, engines[requested])
-    if "model" not in engines or len(engines) == 1:
-        key = next(iter(engines))
-        return EngineChoice(key, engines[key])
-    det = next(k for k in engines if k != "model")
-    return _auto(source, target, det, engines, quality)
-
-
-def _auto(source: Modality, target: Modality, det: str, engines: dict[str, str],
-          quality: Quality | None) -> EngineChoice:
-    quality = quality if quality is not None else Quality()
-    key = direction_key(source, target)
-    model, other = quality.headline(key), quality.headline(key, det)
-    if model is not None and model.usable:
-        comparable = other is not None and other.metric == model.metric
-        if other is None or (comparable and _better(model, other)):
-            return EngineChoice("model", engines["model"], f"the model's {model.words()}" +
-                                (f" beats {det}'s {other.value:.1f} %" if other is not None else ""))
-    why = "has no measured figure for it" if model is None else f"is below usable ({model.words()})" \
-        if not model.usable else f"measures worse ({model.value:.1f} % against {other.value:.1f} %)"
-    return EngineChoice(det, engines[det], f"{source} -> {target} by {engines[det].removesuffix(' (no model)')} "
-                                           f"rather than the model, which {why} (--engine model uses the model)")
-
-
-def _better(a: Figure, b: Figure) -> bool:
-    return METRICS[a.metric].better(a.value, b.value)
-
 
 @dataclass(frozen=True)
 class TranslateRequest:
@@ -167,14 +98,18 @@ def output_modality(path: Path, to: Modality | None) -> Modality:
     return implied
 
 
-def plan(request: TranslateRequest, quality: Quality | None = None) -> tuple[Modality, Modality, str]:
+def plan(request: TranslateRequest, quality: Quality | None = None,
+         tasks: Collection[tuple[Modality, Modality]] | None = None) -> tuple[Modality, Modality, str]:
     """(source, target, engine) of a request, or a one-line InputError before any work is done. ``quality``: the
-    figures of the model that would run (``scorebridge.quality``), for ``--engine auto``."""
-    source, target, choice = plan_engine(request, quality)
+    figures of the model that would run (``scorebridge.quality``), for ``--engine auto``; ``tasks``: the
+    directions it was trained in (None: not known yet)."""
+    source, target, choice = plan_engine(request, quality, tasks)
     return source, target, choice.engine
 
 
-def plan_engine(request: TranslateRequest, quality: Quality | None = None) -> tuple[Modality, Modality, EngineChoice]:
+def plan_engine(request: TranslateRequest, quality: Quality | None = None,
+                tasks: Collection[tuple[Modality, Modality]] | None = None,
+                ) -> tuple[Modality, Modality, EngineChoice]:
     """``plan`` with the whole ``EngineChoice`` (its key and auto's reason)."""
     if not request.input.is_file():
         raise InputError(request.input, "no such file")
@@ -196,21 +131,24 @@ def plan_engine(request: TranslateRequest, quality: Quality | None = None) -> tu
     if request.align is not None:
         check_output_location(request.align)
         check_distinct(request.align, [request.input, request.output])
-    choice = choose_engine(source, target, request.engine, quality, request.input)
-    check_input_bounds(request.input, source, target)
+    if request.via == "notation" and request.engine not in ("auto", "cascade"):
+        raise InputError(request.input, f"--via notation is the cascade engine, not --engine {request.engine}")
+    engine = "cascade" if request.via == "notation" else request.engine
+    choice = choose_engine(source, target, engine, quality, request.input, tasks)
+    check_input_bounds(request.input, source, target, quantizes=choice.key == "cascade")
     if source is Modality.AUDIO:
         check_not_silent(request.input)
-    if request.via == "notation":
-        choice = EngineChoice("model", CASCADE)
     return source, target, choice
 
 
-def check_input_bounds(path: Path, source: Modality, target: Modality) -> None:
+def check_input_bounds(path: Path, source: Modality, target: Modality, quantizes: bool = False) -> None:
     """Measure the input in its own units against ``scorebridge.limits`` before any heavy work (a model load
     included): audio seconds, rate and completeness; MIDI length at its tempi and notes (tighter for the
-    quantizer and for synthesis); pages and pixels of every frame; score size."""
+    quantizer and for synthesis); pages and pixels of every frame; score size. ``quantizes``: the route passes
+    the model's MIDI through the quantizer (the audio -> image cascade)."""
     if source is Modality.AUDIO:  # audio -> notation ends in the quantizer: bounded as it is, before the model
-        check_audio_file(path, max_seconds=LIMITS.max_quantize_seconds if target is Modality.NOTATION else None)
+        quantizes = quantizes or target is Modality.NOTATION
+        check_audio_file(path, max_seconds=LIMITS.max_quantize_seconds if quantizes else None)
     elif source is Modality.MIDI:
         measure = measure_midi_file(path)
         if measure.notes == 0:
@@ -227,10 +165,6 @@ def check_input_bounds(path: Path, source: Modality, target: Modality) -> None:
         check_file_size(path, LIMITS.max_score_bytes, "the score")
 
 
-def needs_model(engine: str) -> bool:
-    return engine.startswith("model")
-
-
 def translate_file(request: TranslateRequest, model: ScoreBridgeModel | None = None, *,
                    options: DecodingOptions | None = None,
                    progress: bool | Callable[[int, int], None] = True) -> TranslateResult:
@@ -239,8 +173,8 @@ def translate_file(request: TranslateRequest, model: ScoreBridgeModel | None = N
     choose the engine under ``engine="auto"`` and word the result's ``notes``. ``progress``: a terminal bar
     (True), none (False), or a function called (done, total) after each window or system of a model route."""
     quality = model_quality(model) if model is not None else Quality()
-    source, target, choice = plan_engine(request, quality)
-    result = _translate(request, model, source, target, choice.engine, options, progress)
+    source, target, choice = plan_engine(request, quality, model.tasks if model is not None else None)
+    result = _translate(request, model, source, target, choice, options, progress)
     return dataclasses.replace(result, notes=route_notes(request, source, target, choice, quality))
 
 
@@ -248,14 +182,20 @@ def route_notes(request: TranslateRequest, source: Modality, target: Modality, c
                 quality: Quality) -> tuple[str, ...]:
     """What the user should know of a route before trusting its result: how reliable the model is on it
     (``scorebridge.quality``), or why auto left the model out."""
+    why = (choice.reason,) if choice.reason else ()
+    if choice.key == "cascade":  # the model's part of the cascade is what the user should weigh
+        via = "notation" if target is Modality.AUDIO else "direct"
+        step = (source, target) if via == "notation" else model_step(source, target, "cascade")
+        return (quality_note(quality, *step, via), *why)
     if needs_model(choice.engine):
         return (quality_note(quality, source, target, request.via),)
-    return (choice.reason,) if choice.reason else ()
+    return why
 
 
 def _translate(request: TranslateRequest, model: ScoreBridgeModel | None, source: Modality, target: Modality,
-               engine: str, options: DecodingOptions | None,
+               choice: EngineChoice, options: DecodingOptions | None,
                progress: bool | Callable[[int, int], None]) -> TranslateResult:
+    engine = choice.engine
     if source is Modality.NOTATION:  # no model, no torch import (seconds) for the deterministic routes
         return _from_notation(request, target, engine)
     if source is Modality.MIDI and target is not Modality.AUDIO:
@@ -274,12 +214,12 @@ def _translate(request: TranslateRequest, model: ScoreBridgeModel | None, source
     decoding = options if options is not None else DecodingOptions()
     out = request.output
     if source is Modality.IMAGE:
-        return _from_pages(request, model, target, engine, decoding, longform)
+        return _from_pages(request, model, target, choice, decoding, longform)
     if source is Modality.MIDI:
         result = midi_to_audio(model, request.input, options=decoding, longform=longform)
         result.save(out)
         return TranslateResult(source, target, engine, out, problems=result.problems)
-    if target is Modality.IMAGE:
+    if target is Modality.IMAGE and choice.key == "model":
         image = audio_to_image(model, request.input, options=decoding, longform=longform)
         if not image.systems:
             raise InputError(request.input, f"the model generated no complete image system in {image.windows} "
@@ -289,10 +229,17 @@ def _translate(request: TranslateRequest, model: ScoreBridgeModel | None, source
     notes = transcribe(model, request.input, options=decoding, longform=longform)
     if target is Modality.MIDI:
         notes.save(out)
-    else:
+    else:  # notation, or an engraved page of it (the audio -> image cascade)
         from scorebridge.midi.notation import midi_to_musicxml
 
-        write_musicxml(out, midi_to_musicxml(notes.notes))
+        xml = midi_to_musicxml(notes.notes)
+        if target is Modality.IMAGE:
+            with tempfile.TemporaryDirectory() as tmp:
+                score = Path(tmp) / f"{request.input.stem}.musicxml"
+                score.write_text(xml, encoding="utf-8")
+                _first_page_png(score, out, Path(tmp))
+        else:
+            write_musicxml(out, xml)
     return TranslateResult(source, target, engine, out, problems=notes.problems)
 
 
@@ -332,7 +279,7 @@ def check_not_silent(path: Path, threshold_dbfs: float = SILENCE_DBFS) -> None:
     raise InputError(path, f"the recording is silent (no sample above {threshold_dbfs:.0f} dBFS)")
 
 
-def _from_pages(request: TranslateRequest, model: ScoreBridgeModel, target: Modality, engine: str,
+def _from_pages(request: TranslateRequest, model: ScoreBridgeModel, target: Modality, choice: EngineChoice,
                 options: DecodingOptions, longform: LongformOptions) -> TranslateResult:
     from scorebridge.inference import translate_long
     from scorebridge.pages import iter_pages, page_systems
@@ -343,14 +290,24 @@ def _from_pages(request: TranslateRequest, model: ScoreBridgeModel, target: Moda
         systems += [s.image for s in page_systems(page)]  # a page without staves is skipped with a warning
     if not systems:
         raise InputError(request.input, "no staves found on any page")
-    via = request.via if target is Modality.AUDIO else "direct"
-    result = translate_long(model, systems, to=target, via=via, options=options, longform=longform)
-    result.save(request.output)
+    cascade = choice.key == "cascade"
+    if cascade and target is Modality.MIDI:  # read the notation, then Verovio plays it into MIDI
+        from scorebridge import convert
+
+        result = translate_long(model, systems, to=Modality.NOTATION, options=options, longform=longform)
+        with tempfile.TemporaryDirectory() as tmp:
+            score = Path(tmp) / f"{request.input.stem}.musicxml"
+            result.save(score)
+            convert.render(score, "midi", request.output)
+    else:
+        via = "notation" if cascade and target is Modality.AUDIO else "direct"
+        result = translate_long(model, systems, to=target, via=via, options=options, longform=longform)
+        result.save(request.output)
     alignment = None
     if request.align is not None:
         alignment = result.save_alignment(request.align)
-    return TranslateResult(Modality.IMAGE, target, engine, request.output, systems=len(systems), pages=pages,
-                           problems=tuple(result.problems), alignment=alignment)
+    return TranslateResult(Modality.IMAGE, target, choice.engine, request.output, systems=len(systems),
+                           pages=pages, problems=tuple(result.problems), alignment=alignment)
 
 
 def _from_notation(request: TranslateRequest, target: Modality, engine: str) -> TranslateResult:

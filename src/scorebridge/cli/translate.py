@@ -32,7 +32,7 @@ GLOB_CHARS = frozenset("*?[")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from scorebridge.translate import ENGINE_CHOICES
+    from scorebridge.routes import ENGINE_CHOICES
 
     p = sub.add_parser(
         "translate", help="translate files between image, notation, MIDI and audio (one file or many)",
@@ -53,8 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="target: image, notation, midi, audio, or a file type (musicxml, lmx, mid, wav, flac, "
                         "png ...); one file: optional (OUTPUT's extension says it); a batch: required")
     p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
-                   help="who translates: the model, FluidSynth (MIDI/notation -> audio) or Verovio (notation -> "
-                        "image, MIDI); auto (default): the better measured one per direction, and says which")
+                   help="who translates: the model, a cascade (the model in one of its own directions, then a "
+                        "library: page -> notation -> MIDI or audio, recording -> MIDI -> page), FluidSynth "
+                        "(MIDI/notation -> audio) or Verovio (notation -> image, MIDI); auto (default): the better "
+                        "measured one per direction, a cascade where the model was not trained, and says which")
     p.add_argument("--force", action="store_true", help="a batch: translate again inputs whose output exists")
     p.add_argument("--weights", default=None, metavar="MODEL",
                    help="model folder (a training checkpoint; default: the shipped weights)")
@@ -108,7 +110,8 @@ class _ModelLoader:
 
 def _run_one(args: argparse.Namespace, source: Path) -> int:
     from scorebridge.quality import read_quality
-    from scorebridge.translate import TranslateRequest, needs_model, plan_engine, translate_file
+    from scorebridge.routes import needs_model
+    from scorebridge.translate import TranslateRequest, plan_engine, translate_file
 
     request = TranslateRequest(source, Path(args.output), _target_modality(args.to), args.via,
                                Path(args.align) if args.align else None, engine=args.engine)
@@ -210,7 +213,8 @@ def _run_batch(args: argparse.Namespace, inputs: list[str]) -> int:
 
     from scorebridge.fileio import check_output_location
     from scorebridge.quality import read_quality
-    from scorebridge.translate import OUTPUTS, TranslateRequest, needs_model, plan_engine, translate_file
+    from scorebridge.routes import needs_model
+    from scorebridge.translate import OUTPUTS, TranslateRequest, plan_engine, translate_file
     from scorebridge.wording import plain
 
     if args.to is None:

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from scorebridge.errors import ScorebridgeError
 from scorebridge.fileio import write_text
 from scorebridge.modality import Modality
+from scorebridge.routes import CASCADE, ROUTES, needs_model
 from scorebridge.studio.uploads import UploadLimits, validate
-from scorebridge.translate import ROUTES, TranslateRequest, needs_model, translate_file
+from scorebridge.translate import TranslateRequest, translate_file
 
 if TYPE_CHECKING:  # the studio's web process never loads torch
     from scorebridge.decoding import DecodingOptions
@@ -108,7 +109,7 @@ def check_spec(spec: JobSpec, have_model: bool) -> None:
 
 def _engine(spec: JobSpec, target: Modality) -> str:
     if spec.via == "notation" and (spec.source, target) == (Modality.IMAGE, Modality.AUDIO):
-        return "model (image -> notation), then Verovio and FluidSynth"
+        return CASCADE
     return ROUTES.get((spec.source, target), "LMX <-> MusicXML (no model)")
 
 
