@@ -32,6 +32,7 @@ import torch
 
 from scorebridge.errors import InputError, exit_status
 from scorebridge.fileio import replace_dir, write_text
+from scorebridge.modality import Modality
 
 log = logging.getLogger("lease")
 
@@ -270,17 +271,33 @@ def should_ship(candidate: Figures, shipped: Figures) -> tuple[bool, str]:
     return True, f"shipped: {' and '.join(better)} better"
 
 
-def directions(model_dir: Path) -> set[str]:
-    """The directions a translator folder was trained in (its recipe's tasks, "source->target")."""
-    config = json.loads((model_dir / "config.json").read_text())
-    tasks = config.get("extra", {}).get("recipe", {}).get("tasks", [])
-    return {f"{t['source']}->{t['target']}" for t in tasks}
+def directions(model_dir: Path) -> set[tuple[Modality, Modality]]:
+    """The directions a translator folder was trained in (its config's tasks, else its recipe's)."""
+    extra = json.loads((model_dir / "config.json").read_text()).get("extra", {})
+    pairs = extra.get("tasks") or [(t["source"], t["target"]) for t in extra.get("recipe", {}).get("tasks", [])]
+    return {(Modality(s), Modality(t)) for s, t in pairs}
+
+
+def _names(pairs: set[tuple[Modality, Modality]]) -> list[str]:
+    return sorted(f"{s}->{t}" for s, t in pairs)
 
 
 def lost_directions(candidate: Path, shipped: Path) -> list[str]:
-    """Directions the shipped model was trained in and the candidate was not: shipping it would take them from
-    users (the demo runs the model in every direction)."""
-    return sorted(directions(shipped) - directions(candidate))
+    """Directions users can translate with the shipped model, by any engine (the model, a cascade through one
+    of its directions, a library: ``scorebridge.translate``), that the candidate would leave without a route."""
+    from scorebridge.routes import served_directions
+
+    return _names(served_directions(directions(shipped)) - served_directions(directions(candidate)))
+
+
+def model_engines_lost(candidate: Path, shipped: Path) -> list[str]:
+    """Directions the shipped model translates itself that the candidate would hand to a cascade or a library."""
+    from scorebridge.routes import ENGINES, serves
+
+    own = {pair for pair in ENGINES if "model" in ENGINES[pair]}
+    before = {pair for pair in own if serves(*pair, "model", directions(shipped))}
+    after = {pair for pair in own if serves(*pair, "model", directions(candidate))}
+    return _names(before - after)
 
 
 def ship(candidate: Path, weights_dir: Path) -> None:
@@ -345,6 +362,14 @@ def _cmd_train(a: argparse.Namespace) -> None:
     config = read_recipe(a.recipe, **overrides)
     if a.seconds < 1:
         raise InputError(a.recipe, f"no time left to train ({a.seconds:.0f} s)")
+    skipped = None
+    if config.init is not None and a.init_if_fits:
+        from scorebridge.train.assemble import init_mismatch
+
+        skipped = init_mismatch(config, config.init)
+        if skipped:  # e.g. the first lease of a recipe whose inputs differ from the shipped model's
+            log.info("training from scratch: %s %s", config.init, skipped)
+            config = dataclasses.replace(config, init=None)
     run = lease_train(config, a.out, a.device, a.seconds, a.probe_steps)
     fpe = flops_per_example(config, a.device)
     name = device_name(a.device)
@@ -355,6 +380,7 @@ def _cmd_train(a: argparse.Namespace) -> None:
                "examples_per_s": round(rate, 2), "probe_steps_per_s": round(run.probe_steps_s, 3),
                "flops_per_example": fpe, "mfu": rate * fpe / (peak * 1e12) if peak else None,
                "batch_size": config.batch_size, "batch_tokens": config.batch_tokens, "init": config.init,
+               "init_skipped": skipped,
                "compile": config.compile, "model": config.model, "torch": torch.__version__}
     write_text(a.out / "lease-summary.json", json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary))
@@ -381,7 +407,13 @@ def _cmd_relay(a: argparse.Namespace) -> None:
     ok, verdict = should_ship(figures[0], figures[1])
     lost = lost_directions(candidate_dir, shipped_dir)
     if ok and lost and not a.allow_fewer_directions:
-        ok, verdict = False, f"not shipped: better, but not trained in {', '.join(lost)} (--allow-fewer-directions)"
+        ok, verdict = False, f"not shipped: better, but it leaves {', '.join(lost)} without a route " \
+                             "(--allow-fewer-directions)"
+    handed = model_engines_lost(candidate_dir, shipped_dir)
+    if ok and handed:
+        verdict += f"; {', '.join(handed)} now by a cascade or a library (not trained in them)"
+    verdict += "; from scratch" + (f" ({summary['init_skipped']})" if summary.get("init_skipped") else "") \
+        if not summary.get("init") else "; continued the shipped weights"
     if ok and not a.dry_run:
         ship(candidate_dir, a.weights_dir)
         write_figures(a.weights_dir / "model", figures[0], a)  # the note every model route prints reads them
@@ -407,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--recipe", type=Path, required=True)
     t.add_argument("--data", action="append", default=None)
     t.add_argument("--init", default=None, help="translator folder to start from")
+    t.add_argument("--init-if-fits", action="store_true",
+                   help="train from scratch (and say why in the summary) when --init does not fit the recipe "
+                        "(dimensions, vocabulary, codecs, inputs) instead of failing")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--seconds", type=float, required=True)
     t.add_argument("--lease-min", type=float, default=0.0, help="the lease's length, for the table")
@@ -429,7 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--split", default="test")
     r.add_argument("--limit", type=int, default=20, help="held-out samples per dataset and direction")
     r.add_argument("--allow-fewer-directions", action="store_true",
-                   help="ship a better candidate even when it was not trained in every direction of the shipped one")
+                   help="ship a better candidate even when it leaves a direction users translate today without "
+                        "a route (the model, a cascade or a library)")
     r.add_argument("--omr", default="*", help="dataset of the OMR figure (the card's: lieder)")
     r.add_argument("--transcription", default="*", help="dataset of the onset F1 figure (the card's: asap)")
     r.add_argument("--weights-dir", type=Path, default=Path("src/scorebridge/weights"))

@@ -77,18 +77,29 @@ def test_ship_only_when_nothing_is_worse_and_something_better():
     assert lease.should_ship(F(50.0, None), F(60.0, 10.0))[0]  # a figure missing on one side is not compared
 
 
-def test_a_candidate_that_lacks_directions_is_named(tmp_path):
-    def folder(name, tasks):
+NINE = [("audio", "image"), ("audio", "midi"), ("audio", "notation"), ("image", "audio"), ("image", "midi"),
+        ("image", "notation"), ("midi", "audio"), ("notation", "image"), ("notation", "midi")]  # the shipped model's
+READ = [("image", "notation"), ("audio", "midi"), ("image", "midi"), ("audio", "notation"), ("notation", "midi")]
+
+
+def test_directions_left_without_a_route_are_named(tmp_path):
+    def folder(name, tasks, in_recipe=False):
         d = tmp_path / name
         d.mkdir()
         recipe = {"tasks": [{"source": s, "target": t} for s, t in tasks]}
-        (d / "config.json").write_text(json.dumps({"extra": {"recipe": recipe}}))
+        extra = {"recipe": recipe} if in_recipe else {"tasks": [list(t) for t in tasks]}
+        (d / "config.json").write_text(json.dumps({"extra": extra}))
         return d
 
-    shipped = folder("shipped", [("image", "notation"), ("audio", "midi"), ("midi", "audio")])
-    fewer = folder("fewer", [("image", "notation"), ("audio", "midi"), ("image", "midi")])
-    assert lease.lost_directions(fewer, shipped) == ["midi->audio"]
-    assert lease.lost_directions(shipped, shipped) == []
+    shipped = folder("shipped", NINE)
+    read = folder("read", READ, in_recipe=True)  # older folders name their directions in the recipe only
+    # a pixels + mel lease serves every direction users have: the rest by cascades through its own directions
+    # (image -> audio, audio -> image) and by FluidSynth (MIDI -> audio)
+    assert lease.lost_directions(read, shipped) == []
+    assert lease.model_engines_lost(read, shipped) == ["audio->image", "image->audio", "midi->audio"]
+    transcriber = folder("transcriber", [("audio", "midi")])
+    assert lease.lost_directions(transcriber, shipped) == ["image->audio", "image->midi", "image->notation"]
+    assert lease.lost_directions(shipped, shipped) == [] and lease.model_engines_lost(shipped, shipped) == []
 
 
 def test_export_and_collect_round_trip_the_weights(tmp_path, world):
@@ -165,11 +176,12 @@ def test_relay_errors_are_one_line(tmp_path, world, capsys):
 
 
 @pytest.mark.parametrize("transport", ["tar.xz", "sbbuilt"])
-def test_the_pixels_and_mel_recipe_trains_from_scratch_on_a_built_dataset(tmp_path, transport):
+def test_the_pixels_and_mel_recipe_trains_from_scratch_on_a_built_dataset(tmp_path, world, transport):
     """scripts/gpu/lease-read.toml (the CPU proofs' inputs): a built dataset travels as a tar.xz or as a dense
-    built-dataset pack (audio made again there from the notes with a carried soundfont), no weights to start from,
-    and the relay judges each model with the inputs it was trained on (here the "shipped" weights are the
-    candidate itself: equal figures, nothing shipped)."""
+    built-dataset pack (audio made again there from the notes with a carried soundfont); the shipped weights read
+    codes, so the first lease of this recipe starts from scratch and says why; the relay judges each model with
+    the inputs it was trained on (here the "shipped" weights are the candidate itself: equal figures, nothing
+    shipped); and the next lease continues the pixels + mel weights once they are the shipped ones."""
     raw = write_raw(tmp_path / "built" / "toyraw")
     extra = {}
     if transport == "tar.xz":
@@ -182,7 +194,7 @@ def test_the_pixels_and_mel_recipe_trains_from_scratch_on_a_built_dataset(tmp_pa
         extra = {"SOUNDFONT": "timgm6mb", "UNPACK_WORKERS": "1"}
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DEVICE": "cpu", "OUT": str(out), "WORK": str(tmp_path / "work"),
-           "TOKENS": str(archive), "INIT": "", "RECIPE": "scripts/gpu/lease-read.toml", "MODEL": "tiny",
+           "TOKENS": str(archive), "INIT": str(world["weak"]), "RECIPE": "scripts/gpu/lease-read.toml", "MODEL": "tiny",
            "TRAIN_S": "12", "BATCH": "8", "BATCH_TOKENS": "400", "PROBE_STEPS": "4",
            "PY": sys.executable, "EXTRA_PATH": str(ROOT / "src"), **extra}
     done = subprocess.run(["bash", "scripts/gpu/lease.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -191,6 +203,7 @@ def test_the_pixels_and_mel_recipe_trains_from_scratch_on_a_built_dataset(tmp_pa
     summary = json.loads((out / "summary.json").read_text())
     # steps: the probe's 4 and more, unless a loaded machine's slow start spent the 12 s inside the probe
     assert summary["init"] is None and summary["steps"] >= 1 and summary["flops_per_example"] > 0
+    assert "other model dimensions" in summary["init_skipped"]  # a codes model: no feature projection
     assert "(6 samples)" in done.stdout
     if transport == "sbbuilt":
         from scorebridge.data.dataset import iter_samples
@@ -205,7 +218,14 @@ def test_the_pixels_and_mel_recipe_trains_from_scratch_on_a_built_dataset(tmp_pa
                        "--weights-dir", str(weights), "--card", str(card), "--work", str(tmp_path / "relay")]) == 0
     relay = json.loads((tmp_path / "relay" / "relay.json").read_text())
     assert relay["candidate"]["omr_ser"] is not None and relay["candidate"] == relay["shipped"]
-    assert not relay["ship"]
+    assert not relay["ship"] and "from scratch (" in relay["verdict"]
+    again = {**env, "OUT": str(tmp_path / "out2"), "WORK": str(tmp_path / "work2"), "INIT": str(weights / "model"),
+             "TRAIN_S": "6"}
+    done = subprocess.run(["bash", "scripts/gpu/lease.sh"], cwd=ROOT, env=again, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((tmp_path / "out2" / "summary.json").read_text())
+    assert summary["init"] == str(weights / "model") and summary["init_skipped"] is None
 
 
 def test_the_relay_refuses_shipped_data_of_other_samples(tmp_path, world, capsys):

@@ -17,7 +17,9 @@ RETURN_S=${RETURN_S:-180}
 DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/work}
 RECIPE=${RECIPE:-scripts/gpu/lease.toml}
-INIT=${INIT-src/scorebridge/weights/model}  # empty: from scratch (a recipe whose inputs differ)
+INIT=${INIT-src/scorebridge/weights/model}  # empty: from scratch; weights that do not fit the recipe
+# (another preset, vocabulary, codecs or inputs: the first lease of a new recipe) are left for a fresh start,
+# which summary.json records, so that the next lease of the same recipe continues what this one ships
 mkdir -p "$OUT" "$WORK"
 source scripts/gpu/env.sh
 stamp() { echo "$1 $(( $(date +%s) - T0 ))" | tee -a "$OUT/env.txt"; }
@@ -46,7 +48,7 @@ export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 SECONDS_LEFT=${TRAIN_S:-$($PY scripts/lease.py budget --lease-min "$LEASE_MIN" --return-s "$RETURN_S" \
   --elapsed-s $(( $(date +%s) - T0 + START_S )))} || exit 1
 echo "training seconds: $SECONDS_LEFT" | tee -a "$OUT/env.txt"
-$PY scripts/lease.py train --recipe "$RECIPE" --data "$TOKENS" ${INIT:+--init "$INIT"} --out "$WORK/run" \
+$PY scripts/lease.py train --recipe "$RECIPE" --data "$TOKENS" ${INIT:+--init "$INIT" --init-if-fits} --out "$WORK/run" \
   --seconds "$SECONDS_LEFT" --lease-min "$LEASE_MIN" --device "$DEVICE" ${MODEL:+--model $MODEL} \
   ${BATCH:+--batch-size $BATCH} ${BATCH_TOKENS:+--batch-tokens $BATCH_TOKENS} ${GUESS_STEPS:+--guess-steps $GUESS_STEPS} \
   ${PROBE_STEPS:+--probe-steps $PROBE_STEPS} ${COMPILE:+--compile} > "$OUT/train.log" 2>&1

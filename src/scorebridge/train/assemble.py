@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -14,10 +15,12 @@ from scorebridge.modality import Modality
 from scorebridge.model import ModelConfig, Translator, init_codebook_embeddings, model_preset
 from scorebridge.model.translator import CHECKPOINT_KIND
 from scorebridge.shards import BakeInfo
+from scorebridge.tokens.features import CODES, FeatureSpec
 from scorebridge.tokens.layout import LengthLimits
 from scorebridge.tokens.vocabulary import Vocabulary, VocabularyConfig
 
 from .recipe import TrainConfig
+from .rows import read_bake_info
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +92,46 @@ def model_extra(config: TrainConfig, vocab: Vocabulary, info: BakeInfo, step: in
     }
 
 
-def start_from(model: Translator, folder: str, vocab: Vocabulary, info: BakeInfo) -> None:
+def start_from(model: Translator, folder: str, vocab: Vocabulary, info: BakeInfo,
+               inputs: FeatureSpec | None = None) -> None:
     """Load a trained translator's weights into a new run's ``model`` (a lease continuing the shipped weights):
-    the dimensions, the vocabulary and the codecs must be the run's, or the tokens would mean other things."""
+    the dimensions, the vocabulary, the codecs and the inputs must be the run's, or the tokens would mean other
+    things."""
     meta = read_checkpoint_meta(folder, CHECKPOINT_KIND)
-    own = config_to_dict(model.config)
+    problem = weights_mismatch(meta, model.config, vocab, info, inputs)
+    if problem:
+        raise InputError(folder, problem)
+    load_weights_strict(model, folder)
+    log.info("starting from the weights of %s (step %s)", folder, meta.get("extra", {}).get("step"))
+
+
+def weights_mismatch(meta: dict[str, Any], own: ModelConfig, vocab: Vocabulary, info: BakeInfo,
+                     inputs: FeatureSpec | None = None) -> str | None:
+    """Why the translator folder whose checkpoint metadata is ``meta`` cannot start a run of model config
+    ``own`` on this bake (vocabulary, codecs) and ``inputs``, or None when it can."""
+    mine = config_to_dict(own)
     theirs = meta.get("config", {})
-    changed = sorted(k for k in own if theirs.get(k) != own[k] and k != "dropout")
+    changed = sorted(k for k in mine if theirs.get(k) != mine[k] and k != "dropout")
     if changed:
-        raise InputError(folder, f"has other model dimensions than the recipe's ({', '.join(changed)})")
+        return f"has other model dimensions than the recipe's ({', '.join(changed)})"
     extra = meta.get("extra", {})
     if extra.get("vocabulary") != vocab.to_dict():
-        raise InputError(folder, "was trained on another token vocabulary than this bake's")
+        return "was trained on another token vocabulary than this bake's"
     digest = (extra.get("codecs") or {}).get("digest")
     if digest != info.codec_digest:
-        raise InputError(folder, f"was trained on tokens of codecs {digest}, this bake's are {info.codec_digest}")
-    load_weights_strict(model, folder)
-    log.info("starting from the weights of %s (step %s)", folder, extra.get("step"))
+        return f"was trained on tokens of codecs {digest}, this bake's are {info.codec_digest}"
+    if inputs is not None and extra.get("inputs", config_to_dict(CODES)) != config_to_dict(inputs):
+        return "reads its sources otherwise than the recipe's [inputs] (codes, pixels, mel frames)"
+    return None
+
+
+def init_mismatch(config: TrainConfig, folder: str | Path) -> str | None:
+    """Why ``folder`` cannot start ``config`` (its data, preset and inputs), or None: what a lease asks before
+    choosing between continuing the shipped weights and starting afresh. Reads metadata only."""
+    info = read_bake_info(config.data)
+    vocab = vocabulary_for(info)
+    try:
+        meta = read_checkpoint_meta(folder, CHECKPOINT_KIND)
+    except InputError as exc:
+        return exc.problem
+    return weights_mismatch(meta, model_config_for(config, vocab), vocab, info, config.inputs)

@@ -177,7 +177,7 @@ class _Trainer:
             self.source.reader.preload([rows[i] for i in sorted({i for p in self.pools for i in p.items})])
         self.model = new_model(config, self.vocab, self.info)
         if config.init is not None and not resume:
-            start_from(self.model, config.init, self.vocab, self.info)
+            start_from(self.model, config.init, self.vocab, self.info, config.inputs)
         self.model = self.model.to(env.device)
         self.optimizer = make_optimizer(self.model, config.optim)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
