@@ -49,6 +49,42 @@ def test_model_demo_writes_every_direction(tmp_path: Path) -> None:
     assert np.asarray(Image.open(out / "score-from-lmx.png")).ndim == 2
 
 
+def test_a_model_of_fewer_directions_runs_the_demo_through_routes(tmp_path: Path, monkeypatch) -> None:
+    """A model trained in five directions (a pixels + mel lease): the demo runs the model where it was trained,
+    auto elsewhere (cascades, FluidSynth), leaves out LMX -> image, and a step that fails (a cascade whose LMX
+    forms no score) is reported, not fatal."""
+    import scorebridge.translate as translate
+    from scorebridge.errors import InputError
+
+    limits = LengthLimits(image=1000, notation=50, midi=1000, audio=1000, image_columns=150)
+    vocab = Vocabulary(VocabularyConfig(image_codebook_size=64, audio_codebook_size=64, max_image_height=16))
+    weights = write_tiny_run(tmp_path / "run", limits, vocab) / "model"
+    config = json.loads((weights / "config.json").read_text())
+    config["extra"]["tasks"] = [["image", "notation"], ["audio", "midi"], ["image", "midi"], ["audio", "notation"],
+                                ["notation", "midi"]]
+    (weights / "config.json").write_text(json.dumps(config))
+    real = translate.translate_file
+    engines = {}
+
+    def recording(request, model, **kwargs):
+        engines[request.output.name] = request.engine
+        if request.output.name == "page.wav":
+            raise InputError(request.input, "the recognised LMX forms no score")
+        return real(request, model, **kwargs)
+
+    monkeypatch.setattr(translate, "translate_file", recording)
+    lmx = tmp_path / "score.lmx"
+    lmx.write_text("measure key:fifths:0 time beats:3 beat-type:4 clef:G2 G4 voice:1 quarter\n")
+    written = demo.run_model_demo(tmp_path / "out", lmx_file=lmx, weights=str(weights), progress=False,
+                                  options=DecodingOptions(max_steps=8))
+    assert engines == {"page.lmx": "model", "recording.mid": "model", "page.wav": "auto", "excerpt.wav": "auto",
+                       "recording.png": "auto"}
+    details = {w.kind: w.detail for w in written}
+    assert "not made (the recognised LMX forms no score)" in details["image -> audio"]
+    assert "FluidSynth" in details["MIDI -> audio"] and "MIDI quantizer and Verovio" in details["audio -> image"]
+    assert "LMX -> image" not in details
+
+
 shipped = pytest.mark.skipif(not (weights_root() / "model" / "config.json").is_file(),
                              reason="no weights in this checkout")
 

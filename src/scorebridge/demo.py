@@ -97,6 +97,7 @@ def run_model_demo(out_dir: str | os.PathLike[str], lmx_file: Path | None = None
     """Translate the bundled held-out inputs with the shipped weights (or ``weights``) into ``out_dir``;
     ``options``: DecodingOptions (None: the defaults, greedy)."""
     from scorebridge.api import load_model
+    from scorebridge.errors import ScorebridgeError
     from scorebridge.routes import serves
     from scorebridge.translate import TranslateRequest, input_modality, output_modality, translate_file
 
@@ -111,7 +112,13 @@ def run_model_demo(out_dir: str | os.PathLike[str], lmx_file: Path | None = None
         source, target = input_modality(Path(step.source)), output_modality(Path(step.output), None)
         engine = "model" if serves(source, target, "model", model.tasks) else "auto"
         request = TranslateRequest(examples_dir() / step.source, out / step.output, engine=engine)
-        result = translate_file(request, model, options=options, progress=progress)
+        try:
+            result = translate_file(request, model, options=options, progress=progress)
+        except ScorebridgeError as exc:  # e.g. a cascade whose recognised LMX forms no score: the demo goes on
+            log.warning("%s: %s", step.kind, exc)
+            problem = getattr(exc, "problem", None) or str(exc)
+            written.append(Written(step.kind, request.output, f"{step.detail}: not made ({problem})"))
+            continue
         seconds = time.perf_counter() - t0
         written.append(Written(step.kind, result.output, f"{step.detail} ({result.engine}, {seconds:.1f} s)"))
         if result.output.suffix == ".lmx":
