@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +45,7 @@ from scorebridge.scorefile import write_musicxml
 if TYPE_CHECKING:  # the model and its options pull in torch: the deterministic routes never import them
     from scorebridge.decoding import DecodingOptions
     from scorebridge.inference import LongformOptions, ScoreBridgeModel
+    from scorebridge.midi import Note
 
 log = logging.getLogger(__name__)
 
@@ -230,34 +231,30 @@ def _translate(request: TranslateRequest, model: ScoreBridgeModel | None, source
     if target is Modality.MIDI:
         notes.save(out)
     else:  # notation, or an engraved page of it (the audio -> image cascade)
-        from scorebridge.midi.notation import midi_to_musicxml
-
-        xml = midi_to_musicxml(notes.notes)
-        if target is Modality.IMAGE:
-            with tempfile.TemporaryDirectory() as tmp:
-                score = Path(tmp) / f"{request.input.stem}.musicxml"
-                score.write_text(xml, encoding="utf-8")
-                _first_page_png(score, out, Path(tmp))
-        else:
-            write_musicxml(out, xml)
+        _write_quantized(request, target, notes.notes)
     return TranslateResult(source, target, engine, out, problems=notes.problems)
 
 
 def _midi_to_notation(request: TranslateRequest, target: Modality, engine: str) -> TranslateResult:
     """MIDI -> MusicXML by the quantizer, or on to an engraved page (no model)."""
     from scorebridge.midi import read_midi
+
+    _write_quantized(request, target, read_midi(request.input))
+    return TranslateResult(Modality.MIDI, target, engine, request.output)
+
+
+def _write_quantized(request: TranslateRequest, target: Modality, notes: Sequence[Note]) -> None:
+    """``notes`` quantized to MusicXML at ``request.output``, or (``target`` image) engraved there by Verovio."""
     from scorebridge.midi.notation import midi_to_musicxml
 
-    out = request.output
-    xml = midi_to_musicxml(read_midi(request.input))
+    xml = midi_to_musicxml(notes)
     if target is Modality.IMAGE:
         with tempfile.TemporaryDirectory() as tmp:
             score = Path(tmp) / f"{request.input.stem}.musicxml"
             score.write_text(xml, encoding="utf-8")
-            _first_page_png(score, out, Path(tmp))
+            _first_page_png(score, request.output, Path(tmp))
     else:
-        write_musicxml(out, xml)
-    return TranslateResult(Modality.MIDI, target, engine, out)
+        write_musicxml(request.output, xml)
 
 
 SILENCE_DBFS = -60.0
