@@ -38,16 +38,24 @@ log = logging.getLogger("lease")
 
 PART_BYTES = 15 * 2**20  # a returned file may hold 16 MiB
 RETURN_S = 180.0  # kept for packing and the return (issue 19: >= 3 min)
+CALL_S = 600.0  # the device tool runs one command for at most 10 minutes: a lease is one command
+AFTER_S = 60.0  # kept inside that command after training: the FLOP count, the export, the logs' tar
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0}  # dense bf16 peaks (NVIDIA's sheets), for MFU
 TABLE_HEADER = ("| date | GPU | minutes lent | training s | examples seen | examples/s | MFU | held-out OMR SER % "
                 "(shipped) | held-out onset F1 % (shipped) | shipped? |")
 
 
 # ---- the time budget --------------------------------------------------------------------------------------------
-def train_seconds(lease_s: float, elapsed_s: float, return_s: float = RETURN_S, export_s: float = 30.0) -> float:
-    """Seconds of training left in a lease of ``lease_s`` after ``elapsed_s`` (start, transfer, unpacking),
-    keeping ``return_s`` for the return and ``export_s`` for writing the weights; never below 0."""
-    return max(0.0, lease_s - elapsed_s - return_s - export_s)
+def train_seconds(lease_s: float, elapsed_s: float, return_s: float = RETURN_S, export_s: float = 30.0,
+                  call_s: float | None = None, call_elapsed_s: float = 0.0, after_s: float = AFTER_S) -> float:
+    """Seconds of training left in a lease of ``lease_s`` device seconds after ``elapsed_s`` of them (start,
+    transfer, unpacking), keeping ``return_s`` for the return and ``export_s`` for writing the weights — and, with
+    ``call_s``, inside the one command's limit: ``call_s`` less the ``call_elapsed_s`` the command has run and the
+    ``after_s`` it needs after training (a command stopped at its limit returns no weights). Never below 0."""
+    left = lease_s - elapsed_s - return_s - export_s
+    if call_s is not None:
+        left = min(left, call_s - call_elapsed_s - after_s)
+    return max(0.0, left)
 
 
 def probe_rate(rows: list[dict[str, Any]]) -> float:
@@ -350,7 +358,10 @@ def append_row(card: Path, row: str) -> None:
 
 # ---- commands ---------------------------------------------------------------------------------------------------
 def _cmd_budget(a: argparse.Namespace) -> None:
-    print(f"{train_seconds(a.lease_min * 60, a.elapsed_s, a.return_s):.0f}")
+    # lease.sh passes the command's own seconds; the device has also spent start_s before it began
+    left = train_seconds(a.lease_min * 60, a.elapsed_s + a.start_s, a.return_s, call_s=a.call_s or None,
+                         call_elapsed_s=a.elapsed_s, after_s=a.after_s)
+    print(f"{left:.0f}")
 
 
 def _cmd_train(a: argparse.Namespace) -> None:
@@ -371,7 +382,7 @@ def _cmd_train(a: argparse.Namespace) -> None:
             log.info("training from scratch: %s %s", config.init, skipped)
             config = dataclasses.replace(config, init=None)
     run = lease_train(config, a.out, a.device, a.seconds, a.probe_steps)
-    fpe = flops_per_example(config, a.device)
+    fpe = flops_per_example(config, a.device, steps=1)  # inside the lease's command: AFTER_S keeps time for it
     name = device_name(a.device)
     rate = run.examples / run.seconds
     peak = peak_tflops(name)
@@ -433,8 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("budget", help="training seconds left in a lease")
     b.add_argument("--lease-min", type=float, required=True)
-    b.add_argument("--elapsed-s", type=float, required=True)
+    b.add_argument("--elapsed-s", type=float, required=True, help="seconds this command has run")
+    b.add_argument("--start-s", type=float, default=0.0, help="device seconds spent before it began (start, transfer)")
     b.add_argument("--return-s", type=float, default=RETURN_S)
+    b.add_argument("--call-s", type=float, default=CALL_S, help="the command's time limit (0: none)")
+    b.add_argument("--after-s", type=float, default=AFTER_S, help="kept in the command after training")
     t = sub.add_parser("train", help="train for a time budget from the shipped weights (GPU machine)")
     t.add_argument("--recipe", type=Path, required=True)
     t.add_argument("--data", action="append", default=None)

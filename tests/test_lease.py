@@ -59,9 +59,13 @@ def _weights(tmp_path: Path, model: Path) -> Path:
     return weights
 
 
-def test_the_budget_keeps_the_return():
+def test_the_budget_keeps_the_return_and_the_command_limit():
     assert lease.train_seconds(15 * 60, 150) == 15 * 60 - 150 - 180 - 30
     assert lease.train_seconds(5 * 60, 200) == 0.0
+    # one command may run 10 minutes: 100 s into it (and 120 s of start before), 600 - 100 - 60 are left, not
+    # 900 - 220 - 180 - 30
+    assert lease.train_seconds(15 * 60, 220, call_s=600, call_elapsed_s=100) == 600 - 100 - 60
+    assert lease.train_seconds(8 * 60, 220, call_s=600, call_elapsed_s=100) == 8 * 60 - 220 - 180 - 30
     assert lease.probe_rate([{"step": 5, "loss": 1, "seconds": 9.0}, {"step": 10, "loss": 1, "seconds": 10.0},
                              {"step": 20, "loss": 1, "seconds": 12.0}]) == pytest.approx(5.0)
 
@@ -171,8 +175,10 @@ def test_relay_errors_are_one_line(tmp_path, world, capsys):
                        str(card)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "summary.json" in err
-    assert lease.main(["budget", "--lease-min", "15", "--elapsed-s", "100"]) == 0
+    assert lease.main(["budget", "--lease-min", "15", "--elapsed-s", "100", "--call-s", "0"]) == 0
     assert capsys.readouterr().out.strip() == str(15 * 60 - 100 - 180 - 30)
+    assert lease.main(["budget", "--lease-min", "15", "--elapsed-s", "100", "--start-s", "120"]) == 0
+    assert capsys.readouterr().out.strip() == str(600 - 100 - 60)
 
 
 @pytest.mark.parametrize("transport", ["tar.xz", "sbbuilt"])

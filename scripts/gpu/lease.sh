@@ -6,7 +6,8 @@
 # What travels: this repository (with src/scorebridge/weights, unless `scripts/gpu/travel.sh light` kept them here for
 # a lease from scratch), the data (TOKENS below), and .whl (the packages that machine lacks).
 #   LEASE_MIN   the lease's device minutes (15), START_S the seconds it spent before this script began (machine
-#               start and transfer; an estimate until measured), RETURN_S kept for the return (180)
+#               start and transfer; an estimate until measured), RETURN_S kept for the return (180), CALL_S the
+#               device tool's limit on one command (600: run this as one call with timeout_s 600)
 #   DEVICE=cpu OUT=/tmp/out MODEL=tiny ... runs the same steps here (how it is tested: tests/test_lease.py)
 set -u
 T0=$(date +%s)
@@ -45,8 +46,11 @@ echo "tokens: $TOKENS ($(wc -l < "$TOKENS/manifest.jsonl") samples)" | tee -a "$
 stamp "data_s"
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 # TRAIN_S (optional) fixes the training seconds instead (the CPU test: its elapsed time depends on the load)
+# the budget: the lease's device minutes, and the device tool's 10-minute limit on this one command (CALL_S; a
+# command stopped at its limit returns nothing), keeping AFTER_S in it for the FLOP count and the export
 SECONDS_LEFT=${TRAIN_S:-$($PY scripts/lease.py budget --lease-min "$LEASE_MIN" --return-s "$RETURN_S" \
-  --elapsed-s $(( $(date +%s) - T0 + START_S )))} || exit 1
+  --start-s "$START_S" --elapsed-s $(( $(date +%s) - T0 )) --call-s "${CALL_S:-600}" --after-s "${AFTER_S:-60}")} \
+  || exit 1
 echo "training seconds: $SECONDS_LEFT" | tee -a "$OUT/env.txt"
 $PY scripts/lease.py train --recipe "$RECIPE" --data "$TOKENS" ${INIT:+--init "$INIT" --init-if-fits} --out "$WORK/run" \
   --seconds "$SECONDS_LEFT" --lease-min "$LEASE_MIN" --device "$DEVICE" ${MODEL:+--model $MODEL} \
