@@ -69,3 +69,23 @@ def test_light_takes_the_paths_it_is_given(repo):
     bad = _travel(repo, "light", "no/such/folder")
     assert bad.returncode == 1 and "holds no tracked files" in bad.stderr
     assert _travel(repo, "restore").stdout.startswith("travel.sh: nothing to restore")
+
+
+def test_size_counts_what_is_carried_and_refuses_a_link(repo, tmp_path):
+    (repo / "gpu").mkdir()
+    (repo / "gpu" / "pack.sbbuilt").write_bytes(b"p" * 1048576)
+    done = _travel(repo, "size", "gpu")
+    assert done.returncode == 0, done.stderr
+    assert "carried 1.00; the limit is 64" in done.stdout
+    shutil.rmtree(repo / "gpu")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / "gpu").symlink_to(elsewhere)  # travels as a link: the pack would stay behind
+    done = _travel(repo, "size", "gpu")
+    assert done.returncode == 1 and "symbolic link" in done.stderr
+    assert _travel(repo, "size", "nothing").returncode == 1
+    (repo / "big").mkdir()
+    with open(repo / "big" / "blob", "wb") as f:
+        f.truncate(65 * 1048576)  # sparse: 65 MiB by size
+    done = _travel(repo, "size", "big")
+    assert done.returncode == 1 and "over the limit" in done.stderr

@@ -7,14 +7,28 @@
 #                                                #   from scratch); src/scorebridge/weights/codecs for a lease that
 #                                                #   continues the translator on baked tokens
 #   bash scripts/gpu/travel.sh restore           # right after it -- never commit in between (it would delete them)
-#   bash scripts/gpu/travel.sh size              # MiB a device call would copy now (carried folders not counted)
+#   bash scripts/gpu/travel.sh size [CARRY...]   # MiB a device call would copy now, with the paths it carries
+#                                                #   (e.g. .whl gpu); a carried symbolic link is an error: it
+#                                                #   travels as a link, without what it points to
 set -eu
 cd "$(git rev-parse --show-toplevel)"
 EXCLUDE=$(git rev-parse --git-path info/exclude)
 STATE=$(git rev-parse --git-path travel-light)  # the paths `light` took off, one per line
+LIMIT_MIB=64
+bytes() { xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
 size() {
-  git ls-files -z -co --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
-    | awk '{s += $1} END {printf "%.2f MiB would travel\n", s / 1048576}'
+  local tree carried=0 path
+  tree=$(git ls-files -z -co --exclude-standard | bytes)
+  for path in "$@"; do
+    path=${path%/}
+    [ -L "$path" ] && { echo "travel.sh: $path is a symbolic link: it would travel without what it points to" >&2; exit 1; }
+    [ -e "$path" ] || { echo "travel.sh: $path does not exist" >&2; exit 1; }
+    carried=$(( carried + $(find "$path" -type f -print0 | bytes) ))
+  done
+  TOTAL=$(( tree + carried ))
+  awk -v t="$tree" -v c="$carried" -v lim="$LIMIT_MIB" 'BEGIN {
+    printf "%.2f MiB would travel (tree %.2f, carried %.2f; the limit is %d)\n", (t + c) / 1048576, t / 1048576,
+           c / 1048576, lim }'
 }
 case "${1:-}" in
   light)
@@ -48,6 +62,8 @@ case "${1:-}" in
     done < "$STATE"
     rm -f "$STATE"
     size ;;
-  size) size ;;
-  *) echo "usage: bash scripts/gpu/travel.sh light [PATH...] | restore | size" >&2; exit 2 ;;
+  size)
+    shift; size "$@"
+    [ "$TOTAL" -le $(( LIMIT_MIB * 1048576 )) ] || { echo "travel.sh: over the limit" >&2; exit 1; } ;;
+  *) echo "usage: bash scripts/gpu/travel.sh light [PATH...] | restore | size [CARRY...]" >&2; exit 2 ;;
 esac
