@@ -292,7 +292,7 @@ def _names(pairs: set[tuple[Modality, Modality]]) -> list[str]:
 
 def lost_directions(candidate: Path, shipped: Path) -> list[str]:
     """Directions users can translate with the shipped model, by any engine (the model, a cascade through one
-    of its directions, a library: ``scorebridge.translate``), that the candidate would leave without a route."""
+    of its directions, a library: ``scorebridge.routes``), that the candidate would leave without a route."""
     from scorebridge.routes import served_directions
 
     return _names(served_directions(directions(shipped)) - served_directions(directions(candidate)))
@@ -303,9 +303,8 @@ def model_engines_lost(candidate: Path, shipped: Path) -> list[str]:
     from scorebridge.routes import ENGINES, serves
 
     own = {pair for pair in ENGINES if "model" in ENGINES[pair]}
-    before = {pair for pair in own if serves(*pair, "model", directions(shipped))}
-    after = {pair for pair in own if serves(*pair, "model", directions(candidate))}
-    return _names(before - after)
+    before, after = directions(shipped), directions(candidate)
+    return _names({pair for pair in own if serves(*pair, "model", before) and not serves(*pair, "model", after)})
 
 
 def ship(candidate: Path, weights_dir: Path) -> None:
@@ -328,6 +327,13 @@ def write_figures(model_dir: Path, figures: Figures, a: argparse.Namespace) -> N
             Figure("audio->midi", "onset F1 %", figures.onset_f1, f"{where}; transcription on {a.transcription}",
                    decoding="greedy")]
     write_quality(model_dir, [f for f in rows if f.value is not None], "measured by scripts/lease.py relay")
+
+
+def start_words(summary: dict[str, Any]) -> str:
+    """How the lease began, for its row: from the shipped weights, or from scratch and why."""
+    if summary.get("init"):
+        return "continued the shipped weights"
+    return "from scratch" + (f" ({summary['init_skipped']})" if summary.get("init_skipped") else "")
 
 
 def _pct(value: float | None) -> str:
@@ -423,8 +429,7 @@ def _cmd_relay(a: argparse.Namespace) -> None:
     handed = model_engines_lost(candidate_dir, shipped_dir)
     if ok and handed:
         verdict += f"; {', '.join(handed)} now by a cascade or a library (not trained in them)"
-    verdict += "; from scratch" + (f" ({summary['init_skipped']})" if summary.get("init_skipped") else "") \
-        if not summary.get("init") else "; continued the shipped weights"
+    verdict += f"; {start_words(summary)}"
     if ok and not a.dry_run:
         ship(candidate_dir, a.weights_dir)
         write_figures(a.weights_dir / "model", figures[0], a)  # the note every model route prints reads them
