@@ -132,7 +132,7 @@ def plan_engine(request: TranslateRequest, quality: Quality | None = None,
     if request.align is not None:
         check_output_location(request.align)
         check_distinct(request.align, [request.input, request.output])
-    if request.via == "notation" and request.engine not in ("auto", "cascade"):
+    if request.via == "notation" and request.engine not in ("auto", "cascade", "model"):  # model: as it always was
         raise InputError(request.input, f"--via notation is the cascade engine, not --engine {request.engine}")
     engine = "cascade" if request.via == "notation" else request.engine
     choice = choose_engine(source, target, engine, quality, request.input, tasks)
