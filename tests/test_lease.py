@@ -126,7 +126,7 @@ def test_the_lease_script_trains_from_the_shipped_weights_on_cpu(tmp_path, world
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DEVICE": "cpu", "OUT": str(out), "WORK": str(tmp_path / "work"),
            "TOKENS": str(world["baked"]), "INIT": str(weights / "model"), "MODEL": "tiny",
            # no TRAIN_S: the budget decides, here bound by a short command limit (the device tool's is 600 s)
-           "LEASE_MIN": "15", "START_S": "0", "CALL_S": "50", "AFTER_S": "32",
+           "LEASE_MIN": "15", "START_S": "0", "CALL_S": "50", "AFTER_S": "20",
            "BATCH": "8", "BATCH_TOKENS": "200", "PROBE_STEPS": "4",
            "PY": sys.executable, "EXTRA_PATH": str(ROOT / "src")}
     done = subprocess.run(["bash", "scripts/gpu/lease.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -139,7 +139,7 @@ def test_the_lease_script_trains_from_the_shipped_weights_on_cpu(tmp_path, world
     assert summary["device"] == "CPU" and summary["mfu"] is None and summary["flops_per_example"] > 0
     assert summary["init"] == str(weights / "model")
     seconds = next(int(line.split()[-1]) for line in done.stdout.splitlines() if line.startswith("training seconds"))
-    assert 0 < seconds <= 50 - 32
+    assert 0 < seconds <= 50 - 20  # 30 s less what setting up took (a loaded machine's slow start is absorbed)
 
 
 @pytest.mark.parametrize("candidate, shipped, ships", [("strong", "weak", True), ("weak", "strong", False)])
