@@ -230,7 +230,7 @@ def test_the_pixels_and_mel_recipe_trains_from_scratch_on_a_built_dataset(tmp_pa
     assert relay["candidate"]["omr_ser"] is not None and relay["candidate"] == relay["shipped"]
     assert not relay["ship"] and "from scratch (" in relay["verdict"]
     again = {**env, "OUT": str(tmp_path / "out2"), "WORK": str(tmp_path / "work2"), "INIT": str(weights / "model"),
-             "TRAIN_S": "6"}
+             "TRAIN_S": "12"}
     done = subprocess.run(["bash", "scripts/gpu/lease.sh"], cwd=ROOT, env=again, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
